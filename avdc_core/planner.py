@@ -1,0 +1,57 @@
+"""One planning pass: observation + text → video → flow → mask → tracks → rigid trajectory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .interfaces import FlowEstimator, PoseSolver, Segmenter, VideoGenerator
+from .spec import PlanningConfig
+from .tracking import sample_mask_pixels, track_points
+from .types import Observation, Plan, SegmentTarget, Video
+
+
+@dataclass
+class Planner:
+    """The components that turn one observation into a :class:`Plan`."""
+
+    generator: VideoGenerator
+    flow: FlowEstimator
+    segmenter: Segmenter
+    solver: PoseSolver
+    config: PlanningConfig = field(default_factory=PlanningConfig)
+
+    def plan(self, observation: Observation, text: str, target: SegmentTarget,
+             mode: str = "object", seed: int = 0) -> Plan:
+        """Imagine the task and recover the target's (or, ``mode="camera"``, the camera's) motion."""
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        video = self.generator.generate(observation, text, seed=seed)
+        timings["generate"] = time.perf_counter() - start
+        return self.plan_from_video(observation, video, text, target, mode, seed, timings)
+
+    def plan_from_video(self, observation: Observation, video: Video, text: str,
+                        target: SegmentTarget, mode: str = "object", seed: int = 0,
+                        timings: dict[str, float] | None = None) -> Plan:
+        """The action-inference half of :meth:`plan`, for a video made elsewhere."""
+        timings = dict(timings or {})
+        observation.camera.check_image("video frames", video.frames[0])
+        start = time.perf_counter()
+        flow = self.flow.estimate(video, backward=self.config.fb_threshold_px is not None)
+        timings["flow"] = time.perf_counter() - start
+        start = time.perf_counter()
+        mask = self.segmenter.segment(observation, target)
+        timings["segment"] = time.perf_counter() - start
+        start = time.perf_counter()
+        rng = np.random.default_rng(self.config.seed + seed)
+        pixels = sample_mask_pixels(mask, observation.valid_depth, self.config.num_points, rng)
+        depth = observation.depth[pixels[:, 1].astype(int), pixels[:, 0].astype(int)]
+        points_world = observation.camera.unproject(pixels, depth)
+        tracks = track_points(flow, pixels, self.config.fb_threshold_px)
+        timings["track"] = time.perf_counter() - start
+        start = time.perf_counter()
+        trajectory = self.solver.solve(points_world, tracks, observation.camera, mode=mode)
+        timings["solve"] = time.perf_counter() - start
+        return Plan(text, observation, video, flow, mask, points_world, tracks, trajectory, timings)

@@ -1,0 +1,148 @@
+"""The YAML pipeline spec: which component of each kind, with which parameters.
+
+Validation runs in two steps: the spec's shape (sections, ``plugin`` + ``params``), then each
+section's ``params`` against that plugin's own ``Config``. Every error names the path in the
+spec (``flow.params.preset``), the value given and what would be valid.
+
+Example::
+
+    task: "door open"                       # optional: the executor's task text otherwise
+    generator: {plugin: oracle}
+    flow:      {plugin: opencv-dis, params: {preset: medium}}
+    segmenter: {plugin: sim-mask}
+    solver:    {plugin: se3-pytorch3d}
+    executor:  {plugin: metaworld, params: {task: door-open, camera: corner}}
+    replan:    {max_replans: 5, stall_steps: 15, stall_mm: 1.0}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import MissingResourceError, SpecError
+from .interfaces import BuildContext, Component, ComponentConfig
+from .registry import PluginInfo, Registry
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ComponentSpec(_Strict):
+    """One section: the plugin's name within its kind and its parameters."""
+
+    plugin: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanningConfig(_Strict):
+    """How masked pixels become tracked 3D points."""
+
+    num_points: int = Field(default=1000, ge=3, description="pixels sampled from the mask")
+    fb_threshold_px: float = Field(default=2.0, gt=0,
+                                   description="forward-backward consistency tolerance (pixels)")
+    seed: int = 0
+
+
+class ReplanConfig(_Strict):
+    """Closed-loop control: stall detection and bounded replanning (the paper's strategy)."""
+
+    max_replans: int = Field(default=5, ge=0)
+    stall_steps: int = Field(default=15, ge=1, description="window of steps for stall detection")
+    stall_mm: float = Field(default=1.0, ge=0, description="movement below this over the window = stall")
+    max_steps: int = Field(default=500, ge=1, description="episode step limit")
+
+
+class PipelineSpec(_Strict):
+    """The whole spec file."""
+
+    task: str | None = None
+    device: str = "cpu"
+    generator: ComponentSpec
+    text_encoder: ComponentSpec | None = None
+    flow: ComponentSpec
+    segmenter: ComponentSpec
+    solver: ComponentSpec
+    executor: ComponentSpec | None = None
+    planning: PlanningConfig = PlanningConfig()
+    replan: ReplanConfig = ReplanConfig()
+
+
+@dataclass(frozen=True)
+class ResolvedComponent:
+    """A spec section matched to an installed plugin, its params validated."""
+
+    info: PluginInfo
+    config: ComponentConfig
+
+    def build(self, context: BuildContext) -> Component:
+        return self.info.component(self.config, context)
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """A validated spec: the parsed model, the resolved components and the spec's folder."""
+
+    spec: PipelineSpec
+    components: dict[str, ResolvedComponent]
+    base_dir: Path
+
+
+def _format_validation_error(error: ValidationError, prefix: str) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in ([prefix] if prefix else []) + list(item["loc"]))
+        given = item.get("input")
+        shown = "" if item["type"] == "missing" else f" (given: {given!r})"
+        lines.append(f"{path}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file safely; syntax errors name the file, line and column."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingResourceError(f"spec file {str(path)!r} does not exist")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SpecError(f"{where}: invalid YAML: {error.problem or error.context}") from error
+    except yaml.YAMLError as error:
+        raise SpecError(f"{path}: invalid YAML: {error}") from error
+
+
+def resolve_spec(data: Any, registry: Registry, base_dir: Path = Path("."),
+                 source: str = "spec") -> ResolvedSpec:
+    """Validate already-parsed spec data against the installed plugins."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: the spec must be a mapping of sections, got {type(data).__name__}")
+    try:
+        spec = PipelineSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(f"{source}: invalid spec\n{_format_validation_error(error, '')}") from error
+    components: dict[str, ResolvedComponent] = {}
+    for kind in ("generator", "text_encoder", "flow", "segmenter", "solver", "executor"):
+        section: ComponentSpec | None = getattr(spec, kind)
+        if section is None:
+            continue
+        info = registry.get(kind, section.plugin, where=f"{source}: {kind}.plugin")
+        try:
+            config = info.component.Config.model_validate(section.params)
+        except ValidationError as error:
+            raise SpecError(f"{source}: invalid parameters for {info.address}\n"
+                            f"{_format_validation_error(error, f'{kind}.params')}") from error
+        components[kind] = ResolvedComponent(info, config)
+    return ResolvedSpec(spec, components, base_dir)
+
+
+def load_spec(path: str | Path, registry: Registry) -> ResolvedSpec:
+    """Read and validate a spec file; relative paths inside it resolve against its folder."""
+    path = Path(path)
+    return resolve_spec(read_yaml(path), registry, base_dir=path.resolve().parent, source=str(path))

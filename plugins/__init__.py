@@ -1,0 +1,1 @@
+"""avdc built-in plugins, registered through the `avdc` entry-point group like any other."""

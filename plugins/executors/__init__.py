@@ -1,0 +1,1 @@
+"""Executor plugins (robots, simulators)."""

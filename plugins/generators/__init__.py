@@ -1,0 +1,1 @@
+"""Video generator and text encoder plugins."""

@@ -1,0 +1,1 @@
+"""Pose solver plugins."""
