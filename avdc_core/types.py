@@ -149,9 +149,14 @@ class Observation:
 
 @dataclass(frozen=True)
 class Video:
-    """Frames ``[T, H, W, 3]`` uint8; frame 0 is the observation the plan starts from."""
+    """Frames ``[T, H, W, 3]`` uint8; frame 0 is the observation the plan starts from.
+
+    ``extras`` carries simulator-only data about the frames (e.g. the states an oracle video went
+    through, for exact correspondences); generated videos leave it empty.
+    """
 
     frames: np.ndarray
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         f = self.frames
