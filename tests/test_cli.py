@@ -1,0 +1,82 @@
+"""The `avdc` command line: listing, validation and its one-line errors with exit codes."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from avdc_cli.main import main
+
+DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "cli" / "default_spec.yaml"
+
+
+def write_spec(tmp_path, **changes):
+    spec = yaml.safe_load(DEFAULT_SPEC.read_text())
+    spec.update(changes)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_plugins_json_lists_every_built_in_kind_with_package(capsys):
+    code, out, _ = run(capsys, "plugins", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["load_errors"] == []
+    addresses = {row["address"] for row in data["plugins"]}
+    for address in ("flow/opencv-dis", "solver/se3-pytorch3d", "executor/metaworld",
+                    "generator/oracle", "segmenter/sim-mask"):
+        assert address in addresses
+    assert all(row["package"] == "avdc" and row["summary"] for row in data["plugins"])
+
+
+def test_validate_accepts_the_embedded_default(capsys):
+    code, out, _ = run(capsys, "validate")
+    assert code == 0 and out.strip().endswith(f"ok: {DEFAULT_SPEC}")
+
+
+def test_unknown_plugin_is_one_line_with_closest_name(capsys, tmp_path):
+    path = write_spec(tmp_path, flow={"plugin": "opencv-dsi"})
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 3
+    assert "did you mean 'opencv-dis'" in err and "Installed flow plugins:" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_param_names_path_value_and_choices(capsys, tmp_path):
+    path = write_spec(tmp_path, flow={"plugin": "opencv-dis", "params": {"preset": "slowest"}})
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 2
+    assert "flow.params.preset" in err and "'slowest'" in err and "'medium'" in err
+    assert "Traceback" not in err
+
+
+def test_malformed_yaml_reports_file_line_and_column(capsys, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("generator: {plugin: oracle}\nflow: [opencv-dis\n")
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 2 and f"{path}:3:1: invalid YAML" in err
+
+
+def test_missing_spec_file_is_named(capsys, tmp_path):
+    code, _, err = run(capsys, "validate", str(tmp_path / "absent.yaml"))
+    assert code == 5 and "absent.yaml" in err and "does not exist" in err
+
+
+def test_debug_flag_shows_the_traceback(capsys, tmp_path):
+    code, _, err = run(capsys, "--debug", "validate", str(tmp_path / "absent.yaml"))
+    assert code == 5 and "Traceback" in err
+
+
+@pytest.mark.parametrize("argv", [["plan", "--image", "x.png", "--depth", "d.npy", "--camera",
+                                   "c.json", "--text", " "]])
+def test_plan_rejects_empty_text(capsys, argv):
+    code, _, err = run(capsys, *argv)
+    assert code == 6 and "--text is empty" in err

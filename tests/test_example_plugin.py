@@ -1,0 +1,83 @@
+"""The example third-party package, installed for real with pip, extends avdc without touching it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from avdc_core.testing import FlowEstimatorContract, textured_video
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "avdc-example-plugin"
+DEFAULT_SPEC = ROOT / "cli" / "default_spec.yaml"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The example package pip-installed into a folder put on PYTHONPATH for the child avdc."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(EXAMPLE)],
+                   check=True, capture_output=True)
+    return target
+
+
+def avdc(site, *args):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-m", "avdc_cli.main", *args], env=env,
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_installed_example_is_listed_with_its_package(site):
+    result = avdc(site, "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["address"]: row for row in json.loads(result.stdout)["plugins"]}
+    assert rows["flow/phase-shift"]["package"] == "avdc-example-plugin"
+    assert rows["flow/phase-shift"]["version"] == "0.1.0"
+    assert rows["flow/opencv-dis"]["package"] == "avdc"
+
+
+def test_a_spec_can_use_the_example_flow_by_changing_one_line(site, tmp_path):
+    spec = yaml.safe_load(DEFAULT_SPEC.read_text())
+    spec["flow"] = {"plugin": "phase-shift"}
+    path = tmp_path / "ablation.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = avdc(site, "validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "flow/phase-shift  (avdc-example-plugin)" in result.stdout
+
+
+def test_example_adds_a_cli_command(site, tmp_path):
+    import imageio.v3 as iio
+
+    video = textured_video(frames=2, height=64, width=96, shift_px=3)
+    for index, frame in enumerate(video.frames):
+        iio.imwrite(tmp_path / f"{index}.png", frame)
+    result = avdc(site, "phase-shift", str(tmp_path / "0.png"), str(tmp_path / "1.png"))
+    assert result.returncode == 0, result.stderr
+    dx = float(result.stdout.split()[0].split("=")[1])
+    assert dx == pytest.approx(3.0, abs=0.2)
+
+
+class TestPhaseShiftFlow(FlowEstimatorContract):
+    """The example's component also passes avdc's flow contract."""
+
+    def make_component(self):
+        sys.path.insert(0, str(EXAMPLE))
+        try:
+            from avdc_example_plugin import PhaseShiftFlow
+        finally:
+            sys.path.remove(str(EXAMPLE))
+        from avdc_core import BuildContext
+
+        return PhaseShiftFlow(PhaseShiftFlow.Config(), BuildContext())
+
+    def test_recovers_a_global_translation(self):
+        flow = self.make_component().estimate(textured_video(frames=3, shift_px=2), backward=False)
+        np.testing.assert_allclose(flow.forward[..., 0], 2.0, atol=0.2)
+        np.testing.assert_allclose(flow.forward[..., 1], 0.0, atol=0.2)

@@ -1,0 +1,101 @@
+"""Discovery through pluggy and faked entry-point distributions."""
+
+import importlib.metadata
+import sys
+import types
+
+import pytest
+
+import toy_plugins
+from avdc_core import ComponentConfig, FlowEstimator, PluginLoadError, UnknownComponentError, hookimpl
+from avdc_core.registry import Registry
+
+
+def entry_point(name: str, module: str) -> importlib.metadata.EntryPoint:
+    return importlib.metadata.EntryPoint(name=name, value=module, group="avdc")
+
+
+def test_entry_point_module_components_are_registered_by_kind_and_name():
+    registry = Registry.discover(entry_points=[entry_point("toy", "toy_plugins")])
+    info = registry.get("flow", "constant")
+    assert info.component is toy_plugins.ConstantFlow
+    assert info.address == "flow/constant"
+    assert [p.address for p in registry.plugins("flow")] == ["flow/constant"]
+    assert registry.load_errors == []
+
+
+def test_unknown_flow_plugin_lists_installed_ones_and_the_closest_name():
+    registry = Registry.discover(entry_points=[entry_point("toy", "toy_plugins")])
+    with pytest.raises(UnknownComponentError) as caught:
+        registry.get("flow", "constnat")
+    message = str(caught.value)
+    assert "did you mean 'constant'" in message
+    assert "Installed flow plugins: constant" in message
+
+
+def test_plugin_that_fails_to_import_is_reported_and_others_still_work():
+    registry = Registry.discover(entry_points=[
+        entry_point("broken", "no_such_module_for_avdc_tests"),
+        entry_point("toy", "toy_plugins"),
+    ])
+    assert registry.get("segmenter", "everything").component is toy_plugins.EverythingSegmenter
+    assert len(registry.load_errors) == 1
+    error = str(registry.load_errors[0])
+    assert "'broken'" in error and "ModuleNotFoundError" in error and "no_such_module_for_avdc_tests" in error
+    with pytest.raises(UnknownComponentError, match="failed to load"):
+        registry.get("flow", "missing")
+
+
+def _module_with(name: str, *components) -> types.ModuleType:
+    module = types.ModuleType(name)
+
+    @hookimpl
+    def avdc_components():
+        return list(components)
+
+    module.avdc_components = avdc_components
+    return module
+
+
+def test_duplicate_component_names_are_rejected_naming_both_providers():
+    clash = _module_with("clash_plugin", toy_plugins.ConstantFlow)
+    registry = Registry.discover(autoload=False, modules=[toy_plugins, clash])
+    assert any("flow/constant is provided twice" in str(e) for e in registry.load_errors)
+
+
+def test_component_without_a_name_is_a_load_error():
+    class Nameless(FlowEstimator):
+        Config = ComponentConfig
+
+        def estimate(self, video, backward=True):
+            raise NotImplementedError
+
+    registry = Registry.discover(autoload=False, modules=[_module_with("nameless", Nameless)])
+    assert any("non-empty name" in str(e) for e in registry.load_errors)
+    assert registry.plugins() == []
+
+
+def test_autoload_can_be_switched_off_by_environment(monkeypatch):
+    monkeypatch.setenv("AVDC_DISABLE_PLUGIN_AUTOLOAD", "1")
+    registry = Registry.discover(entry_points=[entry_point("toy", "toy_plugins")])
+    assert registry.plugins() == []
+
+
+def test_installed_built_in_plugins_load_through_avdc_entry_points():
+    registry = Registry.discover()
+    assert registry.load_errors == [], registry.load_errors
+    packages = {p.package for p in registry.plugins()}
+    assert "avdc" in packages
+    for kind in ("generator", "flow", "segmenter", "solver", "executor"):
+        assert registry.plugins(kind), f"no built-in {kind} plugin"
+
+
+def test_plugin_modules_are_cheap_to_import():
+    """Listing plugins must not import torch or a simulator."""
+    import subprocess
+
+    code = ("import sys; from avdc_core.registry import Registry; Registry.discover(); "
+            "heavy = [m for m in ('torch', 'mujoco', 'metaworld', 'segment_anything', 'ptlflow') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == ""
