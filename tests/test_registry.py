@@ -99,3 +99,20 @@ def test_plugin_modules_are_cheap_to_import():
             "if m in sys.modules]; print(','.join(heavy))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == ""
+
+
+def test_plugins_add_cli_commands_through_the_avdc_cli_hook(capsys):
+    from avdc_cli.main import make_app
+
+    module = types.ModuleType("cli_plugin")
+
+    @hookimpl
+    def avdc_cli(app):
+        @app.command("hello-plugin")
+        def hello(name: str) -> None:
+            print(f"hello {name}")
+
+    module.avdc_cli = avdc_cli
+    registry = Registry.discover(autoload=False, modules=[module])
+    make_app(registry)(["hello-plugin", "avdc"], standalone_mode=False, obj=registry)
+    assert capsys.readouterr().out == "hello avdc\n"
