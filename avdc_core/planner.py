@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -11,6 +11,10 @@ from .interfaces import FlowEstimator, PoseSolver, Segmenter, VideoGenerator
 from .spec import PlanningConfig
 from .tracking import sample_mask_pixels, track_points
 from .types import Observation, Plan, SegmentTarget, Video
+
+FIRST_FLOW_HINT = "first_pair_flow"
+"""Key of the hint the planner adds to the segment target: the plan's forward flow from frame 0
+to frame 1, ``[H, W, 2]`` pixels (for segmenters that select moving pixels)."""
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Planner:
         flow = self.flow.estimate(video, backward=self.config.fb_threshold_px is not None)
         timings["flow"] = time.perf_counter() - start
         start = time.perf_counter()
+        target = replace(target, hints={**target.hints, FIRST_FLOW_HINT: flow.forward[0]})
         mask = self.segmenter.segment(observation, target)
         timings["segment"] = time.perf_counter() - start
         start = time.perf_counter()
