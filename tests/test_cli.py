@@ -80,3 +80,10 @@ def test_debug_flag_shows_the_traceback(capsys, tmp_path):
 def test_plan_rejects_empty_text(capsys, argv):
     code, _, err = run(capsys, *argv)
     assert code == 6 and "--text is empty" in err
+
+
+def test_doctor_reports_versions_and_a_working_renderer(capsys):
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0
+    assert "torch: 2." in out and "metaworld: 3." in out
+    assert "rendering: MuJoCo offscreen works with MUJOCO_GL=egl" in out
