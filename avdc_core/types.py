@@ -245,12 +245,14 @@ class RigidTrajectory:
     trusted; ``residuals_px [T]`` is the RMS reprojection error of those inliers (pixels).
     ``mode`` is ``"object"`` (an object moved, camera fixed) or ``"camera"`` (the camera moved
     through a static scene; then ``transforms`` are camera motions, see ``avdc_core.solve``).
+    ``warnings`` describe frames the solver found suspicious (e.g. tracks lost to the background).
     """
 
     transforms: np.ndarray
     inliers: np.ndarray
     residuals_px: np.ndarray
     mode: str = "object"
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         T = self.transforms
@@ -263,7 +265,7 @@ class RigidTrajectory:
     def to_json(self) -> dict[str, Any]:
         return {"mode": self.mode, "transforms": self.transforms.tolist(),
                 "residuals_px": self.residuals_px.tolist(),
-                "inlier_counts": self.inliers.sum(axis=1).tolist()}
+                "inlier_counts": self.inliers.sum(axis=1).tolist(), "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)
