@@ -1,0 +1,140 @@
+"""From an object's rigid trajectory to end-effector waypoints: grasp or push.
+
+The contact point (where the hand grasps or pushes the object, world frame, at frame 0) is
+carried through each frame's transform: ``s_t = T_t @ c``. Then:
+
+* **grasp vs push** — *total-lift rule*: grasp when the contact point rises more than
+  ``lift_threshold_m`` above its start at any frame (``max z - z_0``). The paper's rule
+  (a per-frame height change > 0.1 m) picks *push* for the hammer, whose lift is spread over
+  several frames.
+* **grasp**: hover above the contact point with the gripper open, descend, close, then follow
+  ``s_1 … s_T`` with the gripper closed. A replan that starts with the object already in the
+  closed hand skips the approach (re-opening would drop it).
+* **push**: back off ``push_backoff_m`` against the horizontal direction of motion, come down
+  there from above, then follow ``s_1 … s_T`` with a closed gripper (a fist). When the motion is
+  near-vertical (its horizontal extent is under ``vertical_ratio`` of its vertical extent, e.g.
+  a top-down button) the paper's back-off would point in an arbitrary direction: the hand comes
+  straight down from above instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import Field
+
+from avdc_core.interfaces import ComponentConfig
+from avdc_core.types import Commands, RigidTrajectory, transform_points
+
+
+class ManipulationConfig(ComponentConfig):
+    """Grasp/push primitive parameters (metres)."""
+
+    mode: str = Field(default="auto", pattern="^(auto|grasp|push)$",
+                      description="auto = total-lift rule; or force grasp/push")
+    lift_threshold_m: float = Field(default=0.05, gt=0)
+    push_backoff_m: float = Field(default=0.06, ge=0)
+    vertical_ratio: float = Field(default=0.5, ge=0,
+                                  description="horizontal/vertical extent below which a push is vertical")
+    approach_height_m: float = Field(default=0.12, ge=0, description="hover height above the start")
+    grasp_offset_m: tuple[float, float, float] = Field(
+        default=(0.0, 0.0, -0.01), description="added to the grasp point (the visible surface is "
+        "above/in front of the object's centre)")
+    close_steps: int = Field(default=15, ge=1, description="steps to wait while the gripper closes")
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """Move the tool centre to ``position`` (m, world) with the gripper ``closed`` or open;
+    reached within ``tolerance_m``; then wait ``settle_steps`` steps."""
+
+    position: np.ndarray
+    closed: bool
+    tolerance_m: float = 0.015
+    settle_steps: int = 0
+
+    def to_json(self) -> dict:
+        return {"position": [float(x) for x in self.position], "closed": self.closed,
+                "tolerance_m": self.tolerance_m, "settle_steps": self.settle_steps}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Waypoint:
+        return cls(np.asarray(data["position"], dtype=np.float64), bool(data["closed"]),
+                   float(data["tolerance_m"]), int(data["settle_steps"]))
+
+
+@dataclass(frozen=True)
+class ManipulationPlan:
+    """The chosen primitive, the contact point's path ``[T, 3]`` and the waypoints to follow."""
+
+    mode: str
+    contact_path: np.ndarray
+    waypoints: list[Waypoint] = field(default_factory=list)
+
+    def to_commands(self) -> Commands:
+        return Commands("subgoals", {
+            "mode": self.mode,
+            "contact_path": self.contact_path.tolist(),
+            "waypoints": [w.to_json() for w in self.waypoints],
+            # the generic subgoal form of Commands: positions [K, 3] and grasp flags
+            "positions": [w.to_json()["position"] for w in self.waypoints],
+            "grasp": [w.closed for w in self.waypoints],
+        })
+
+
+def contact_path(trajectory: RigidTrajectory, contact_point: np.ndarray) -> np.ndarray:
+    """``[T, 3]``: the contact point carried through every frame's transform."""
+    return np.stack([transform_points(T, contact_point[None])[0] for T in trajectory.transforms])
+
+
+def choose_mode(path: np.ndarray, config: ManipulationConfig) -> str:
+    """``grasp`` or ``push`` for a contact path ``[T, 3]`` (total-lift rule unless forced)."""
+    if config.mode != "auto":
+        return config.mode
+    lift = float(np.max(path[:, 2]) - path[0, 2])
+    return "grasp" if lift > config.lift_threshold_m else "push"
+
+
+def push_direction(path: np.ndarray, config: ManipulationConfig) -> np.ndarray | None:
+    """Unit horizontal direction of the push's first clear motion, or ``None`` when the motion
+    is near-vertical (or absent)."""
+    offsets = path - path[0]
+    horizontal = np.linalg.norm(offsets[:, :2], axis=1)
+    vertical = np.abs(offsets[:, 2])
+    if horizontal.max() < 1e-3 or horizontal.max() < config.vertical_ratio * vertical.max():
+        return None
+    first = int(np.argmax(horizontal >= 0.5 * horizontal.max()))
+    direction = offsets[first, :2] / horizontal[first]
+    return np.array([direction[0], direction[1], 0.0])
+
+
+def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
+                      config: ManipulationConfig, hand_m: np.ndarray | None = None,
+                      holding: bool = False) -> ManipulationPlan:
+    """Waypoints realising ``trajectory`` by grasping/pushing at ``contact_point`` (world, m).
+
+    ``holding``: the gripper is closed around the object now (a replan mid-grasp); with
+    ``hand_m`` near the contact point the grasp approach is skipped.
+    """
+    contact_point = np.asarray(contact_point, dtype=np.float64)
+    path = contact_path(trajectory, contact_point)
+    mode = choose_mode(path, config)
+    up = np.array([0.0, 0.0, config.approach_height_m])
+    waypoints: list[Waypoint] = []
+    if mode == "grasp":
+        offset = np.asarray(config.grasp_offset_m)
+        grasp = path[0] + offset
+        near = hand_m is not None and np.linalg.norm(np.asarray(hand_m) - grasp) < 0.03
+        if not (holding and near):
+            waypoints += [Waypoint(grasp + up, False, 0.02), Waypoint(grasp, False, 0.01),
+                          Waypoint(grasp, True, 0.02, config.close_steps)]
+        follow = path[1:] + offset
+    else:
+        direction = push_direction(path, config)
+        start = path[0] if direction is None else path[0] - config.push_backoff_m * direction
+        waypoints += [Waypoint(start + up, True, 0.02), Waypoint(start, True, 0.01)]
+        follow = path[1:]
+    waypoints += [Waypoint(p, True, 0.02) for p in follow[:-1]]
+    waypoints.append(Waypoint(follow[-1], True, 0.01))
+    return ManipulationPlan(mode, path, waypoints)

@@ -1,0 +1,180 @@
+"""``executor/metaworld``: a Meta-World v3 task driven from object trajectories.
+
+Observations carry RGB, metric depth (background = 0) and the exact camera, in the orientation
+documented in :mod:`avdc_plugins.executors.metaworld_env` (v3 renders as they come). Their
+``extras`` hold simulator-only data: ``segmentation`` (geom id per pixel, ``-1`` background),
+``geom_names``, ``body_names``, ``geom_body`` (used by ``segmenter/sim-mask``), ``task``,
+``camera_name`` and ``simulator`` — the live :class:`MetaWorldScene`, from which
+``generator/oracle`` copies the state for its scripted-expert rollout.
+
+``commands`` turns a :class:`RigidTrajectory` into waypoints (:mod:`.manipulation`: grasp or
+push at a contact point) and ``execute`` follows them with a proportional position controller on
+the tool centre point, one :class:`StepReport` per environment step. Stall detection and
+replanning belong to the runner (``avdc_core.runner``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from avdc_core import hookimpl
+from avdc_core.errors import InputDataError
+from avdc_core.interfaces import BuildContext, ComponentConfig, Executor
+from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
+
+from .manipulation import ManipulationConfig, Waypoint, plan_manipulation
+from .metaworld_tasks import TaskObject, default_object, geom_mask, task_text
+
+
+class MetaWorldExecutor(Executor):
+    """Meta-World v3 (goal observable) arm: grasp/push primitives and a position controller."""
+
+    name = "metaworld"
+    motion_mode = "object"
+
+    class Config(ComponentConfig):
+        task: str = Field(default="door-open", description="Meta-World v3 task, e.g. door-open")
+        camera: str = Field(default="corner", description="corner, corner2, corner3, topview, ...")
+        resolution: tuple[int, int] = Field(default=(320, 240), description="width, height (pixels)")
+        max_steps: int = Field(default=500, ge=1, description="environment steps per episode")
+        gain: float = Field(default=25.0, gt=0, description="P gain: action = gain * error (m)")
+        waypoint_steps: int = Field(default=60, ge=1, description="step budget per waypoint")
+        hold_steps: int = Field(default=25, ge=0, description="steps holding the last waypoint")
+        manipulation: ManipulationConfig = ManipulationConfig()
+        object: TaskObject | None = Field(default=None, description="override the task's object")
+        record: bool = Field(default=False, description="keep an RGB frame of every step")
+
+    def __init__(self, config: Config, context: BuildContext) -> None:
+        super().__init__(config, context)
+        from .metaworld_env import check_task
+
+        self.task = check_task(config.task, field="executor.params.task")
+        self.object = config.object or default_object(self.task, field="executor.params.object")
+        width, height = config.resolution
+        if width < 16 or height < 16:
+            raise InputDataError(f"executor.params.resolution: {config.resolution} is too small; "
+                                 "use at least 16x16, e.g. [320, 240]")
+        self.scene: Any = None
+        self.frames: list[np.ndarray] = []
+        self._holding = False
+
+    # --- episode ------------------------------------------------------------------------------
+    def reset(self, seed: int) -> Observation:
+        from .metaworld_env import MetaWorldScene
+
+        self.close()
+        width, height = self.config.resolution
+        self.scene = MetaWorldScene(self.task, self.config.camera, width, height, seed)
+        self._holding = False
+        self.frames = []
+        observation = self.observe()
+        if self.config.record:
+            self.frames.append(observation.rgb)
+        return observation
+
+    def _scene(self) -> Any:
+        if self.scene is None:
+            raise InputDataError("executor/metaworld: call reset(seed) before using the executor")
+        return self.scene
+
+    def observe(self) -> Observation:
+        return self._scene().observation()
+
+    def task_text(self) -> str:
+        return task_text(self.task)
+
+    def segment_target(self) -> SegmentTarget:
+        return SegmentTarget(self.task, hints={"task": self.task, "bodies": list(self.object.bodies),
+                                               "geoms": list(self.object.geoms)})
+
+    @property
+    def steps(self) -> int:
+        """Environment steps taken in this episode."""
+        return int(self._scene().env.curr_path_length)
+
+    # --- planning -----------------------------------------------------------------------------
+    def contact_point(self, trajectory: RigidTrajectory, plan_points_world: np.ndarray,
+                      observation: Observation) -> np.ndarray:
+        """Where the hand grasps or pushes (world, m, frame 0): the centroid of the task's
+        ``grasp_geoms`` if it names some and they are visible, else of the tracked points that
+        stayed inliers in every frame."""
+        extras = observation.extras
+        if self.object.grasp_geoms and "segmentation" in extras:
+            part = geom_mask(extras["segmentation"], extras["geom_names"], extras["geom_body"],
+                             extras["body_names"], (), self.object.grasp_geoms,
+                             "executor.params.object.grasp_geoms") & observation.valid_depth
+            if part.sum() >= 3:
+                rows, cols = np.nonzero(part)
+                pixels = np.stack([cols, rows], axis=1).astype(np.float64)
+                return observation.camera.unproject(pixels, observation.depth[rows, cols]).mean(axis=0)
+        points = np.asarray(plan_points_world, dtype=np.float64)
+        steady = trajectory.inliers.all(axis=0) if trajectory.inliers.size else np.zeros(0, bool)
+        if steady.sum() >= 3:
+            points = points[steady]
+        if len(points) == 0:
+            raise InputDataError(f"executor/metaworld ({self.task}): the plan has no tracked points "
+                                 "to place the contact point on")
+        return points.mean(axis=0)
+
+    def commands(self, trajectory: RigidTrajectory, plan_points_world: np.ndarray,
+                 observation: Observation) -> Commands:
+        if trajectory.mode != "object":
+            raise InputDataError(f"executor/metaworld needs an object-mode trajectory, got "
+                                 f"mode={trajectory.mode!r}")
+        contact = self.contact_point(trajectory, plan_points_world, observation)
+        hand = self._scene().env.tcp_center.copy()
+        plan = plan_manipulation(trajectory, contact, self.config.manipulation, hand, self._holding)
+        return plan.to_commands()
+
+    # --- acting -------------------------------------------------------------------------------
+    def execute(self, commands: Commands) -> Iterator[StepReport]:
+        if commands.kind != "subgoals" or "waypoints" not in commands.data:
+            raise InputDataError(f"executor/metaworld executes its own 'subgoals' commands; got "
+                                 f"kind={commands.kind!r}")
+        waypoints = [Waypoint.from_json(w) for w in commands.data["waypoints"]]
+        grasping = commands.data.get("mode") == "grasp"
+        for index, waypoint in enumerate(waypoints):
+            last = index == len(waypoints) - 1
+            budget = self.config.waypoint_steps + waypoint.settle_steps
+            settle = waypoint.settle_steps + (self.config.hold_steps if last else 0)
+            reached_at = None
+            for used in range(budget + settle):
+                report = self._step(waypoint.position, waypoint.closed, index)
+                if report is None:
+                    return
+                self._holding = grasping and waypoint.closed
+                yield report
+                if report.success:
+                    return
+                error = np.linalg.norm(report.effector_m - waypoint.position)
+                if reached_at is None and (error < waypoint.tolerance_m or used >= budget):
+                    reached_at = used
+                if reached_at is not None and used - reached_at >= settle:
+                    break
+
+    def _step(self, target: np.ndarray, closed: bool, waypoint: int) -> StepReport | None:
+        env = self._scene().env
+        if env.curr_path_length >= min(self.config.max_steps, env.max_path_length):
+            return None
+        delta = np.clip(self.config.gain * (target - env.tcp_center), -1.0, 1.0)
+        action = np.append(delta, 1.0 if closed else -1.0).astype(np.float32)
+        _, _, _, _, info = env.step(action)
+        if self.config.record:
+            self.frames.append(self.scene.render(depth=False, segmentation=False).rgb)
+        return StepReport(int(env.curr_path_length), env.tcp_center.copy(),
+                          bool(info.get("success", False)),
+                          {"waypoint": waypoint, "grasp_success": bool(info.get("grasp_success", False))})
+
+    def close(self) -> None:
+        if self.scene is not None:
+            self.scene.close()
+            self.scene = None
+
+
+@hookimpl
+def avdc_components():
+    return [MetaWorldExecutor]

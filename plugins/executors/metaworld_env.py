@@ -1,0 +1,211 @@
+"""A Meta-World v3 task seen through one camera: environment, offscreen rendering, exact camera.
+
+**Image orientation.** avdc uses Meta-World v3 renders *as they come* from ``mujoco.Renderer``
+(rows top to bottom), everywhere: executor observations, oracle videos, ``avdc collect`` output.
+With that orientation the exact camera is a plain pinhole camera (measured, see
+``ENVIRONMENT.md``). The ``corner`` camera is mounted upside down, so its images show the scene
+upside down; that is the scene, not a bug. The paper's published frames are ``np.flipud`` of
+these (a mirror image, which no rigid camera pose can describe): flip them before mixing them
+with data or observations from avdc.
+
+Rendering is offscreen through EGL (``MUJOCO_GL=egl`` is set, unless the user set it, before
+``mujoco`` is first imported); shadows and reflections are off (4x faster, same geometry).
+Depth is metric along the optical axis; the far plane (background) is set to ``0`` (invalid).
+Segmentation is the geom id per pixel, ``-1`` where no geom is seen.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from avdc_core.errors import MissingResourceError, SpecError
+from avdc_core.types import Camera, Observation
+
+SUFFIX = "-v3-goal-observable"
+os.environ.setdefault("MUJOCO_GL", "egl")  # must precede the first `import mujoco` in the process
+
+BACKGROUND_DEPTH_M = 10.0
+"""Depth beyond this is the far plane (the scene is ~1-3 m away; the far plane ~113 m)."""
+
+
+def import_mujoco() -> Any:
+    """``mujoco``, imported with EGL offscreen rendering unless ``MUJOCO_GL`` says otherwise."""
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    try:
+        import mujoco
+    except ImportError as error:
+        raise MissingResourceError("Meta-World support needs mujoco and metaworld: "
+                                   "pip install 'avdc[metaworld]'") from error
+    return mujoco
+
+
+def _env_dict() -> dict[str, Any]:
+    import_mujoco()
+    try:
+        from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
+    except ImportError as error:
+        raise MissingResourceError("Meta-World support needs metaworld: "
+                                   "pip install 'avdc[metaworld]'") from error
+    return ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
+
+
+def task_names() -> list[str]:
+    """Every Meta-World v3 goal-observable task, without the ``-v3-goal-observable`` suffix."""
+    return sorted(name[: -len(SUFFIX)] for name in _env_dict())
+
+
+def check_task(task: str, field: str = "task") -> str:
+    """``task`` without a ``-v3``/``-v3-goal-observable`` suffix; raises listing valid names."""
+    base = task.removesuffix(SUFFIX).removesuffix("-v3")
+    names = task_names()
+    if base not in names:
+        raise SpecError(f"{field}: unknown Meta-World task {task!r}; valid tasks: {', '.join(names)}")
+    return base
+
+
+def make_env(task: str, seed: int) -> Any:
+    """A fresh goal-observable environment of ``task``; ``seed`` fixes object and goal positions."""
+    env = _env_dict()[check_task(task) + SUFFIX](seed=seed)
+    env.reset()
+    return env
+
+
+@dataclass(frozen=True)
+class Render:
+    """One rendered view: RGB ``[H, W, 3]`` uint8, depth ``[H, W]`` (m, 0 = background) and
+    segmentation ``[H, W]`` int32 geom ids (``-1`` = background)."""
+
+    rgb: np.ndarray
+    depth: np.ndarray | None
+    segmentation: np.ndarray | None
+
+
+class MetaWorldScene:
+    """One Meta-World task, one camera and an offscreen renderer.
+
+    ``env`` is the live environment; :meth:`render` draws any ``MjData`` of the same model (the
+    live one by default), so oracle rollouts on cloned states render with the same camera.
+    """
+
+    def __init__(self, task: str, camera: str, width: int = 320, height: int = 240,
+                 seed: int = 0) -> None:
+        self.mujoco = import_mujoco()
+        self.task = check_task(task)
+        self.width, self.height = int(width), int(height)
+        self.env = make_env(self.task, seed)
+        self.model = self.env.model
+        cameras = [self.model.camera(i).name for i in range(self.model.ncam)]
+        if camera not in cameras:
+            self.env.close()
+            raise SpecError(f"camera: unknown Meta-World camera {camera!r}; valid cameras: "
+                            f"{', '.join(cameras)}")
+        self.camera_name = camera
+        self.camera_id = self.model.camera(camera).id
+        global_vis = self.model.vis.global_
+        global_vis.offwidth = max(global_vis.offwidth, self.width)
+        global_vis.offheight = max(global_vis.offheight, self.height)
+        try:
+            self.renderer = self.mujoco.Renderer(self.model, self.height, self.width)
+        except self.mujoco.FatalError as error:
+            self.env.close()
+            raise MissingResourceError(
+                f"offscreen rendering failed (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): {error}. "
+                "Set MUJOCO_GL=egl before anything imports mujoco (or import "
+                "avdc_plugins.executors.metaworld_env first); `avdc doctor` checks rendering") from error
+        flags = self.renderer.scene.flags
+        flags[self.mujoco.mjtRndFlag.mjRND_SHADOW] = False
+        flags[self.mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+        self.geom_names = [self.model.geom(i).name for i in range(self.model.ngeom)]
+        self.body_names = [self.model.body(i).name for i in range(self.model.nbody)]
+        self.geom_body = np.asarray(self.model.geom_bodyid, dtype=np.int64).copy()
+
+    @property
+    def data(self) -> Any:
+        return self.env.data
+
+    # --- camera and rendering -------------------------------------------------------------
+    def camera(self, data: Any = None) -> Camera:
+        """The exact pinhole camera (OpenCV frame) of the rendered images."""
+        data = self.data if data is None else data
+        fovy = float(self.model.cam_fovy[self.camera_id])
+        rot_wc = data.cam_xmat[self.camera_id].reshape(3, 3)  # columns: right, up, backward
+        cam_to_world = np.eye(4)
+        cam_to_world[:3, :3] = rot_wc @ np.diag([1.0, -1.0, -1.0])
+        cam_to_world[:3, 3] = data.cam_xpos[self.camera_id]
+        return Camera.from_fov(self.width, self.height, fovy, cam_to_world)
+
+    def render(self, data: Any = None, depth: bool = True, segmentation: bool = True) -> Render:
+        """Render ``data`` (the live state by default) through the scene's camera."""
+        data = self.data if data is None else data
+        renderer = self.renderer
+        renderer.update_scene(data, camera=self.camera_id)
+        rgb = renderer.render().copy()
+        depth_m = seg = None
+        if depth:
+            renderer.enable_depth_rendering()
+            renderer.update_scene(data, camera=self.camera_id)
+            depth_m = renderer.render().astype(np.float64)
+            renderer.disable_depth_rendering()
+            depth_m[~(depth_m < BACKGROUND_DEPTH_M)] = 0.0
+        if segmentation:
+            renderer.enable_segmentation_rendering()
+            renderer.update_scene(data, camera=self.camera_id)
+            raw = renderer.render()
+            renderer.disable_segmentation_rendering()
+            is_geom = raw[..., 1] == int(self.mujoco.mjtObj.mjOBJ_GEOM)
+            seg = np.where(is_geom, raw[..., 0], -1).astype(np.int32)
+        return Render(rgb, depth_m, seg)
+
+    def observation(self, extras: dict[str, Any] | None = None) -> Observation:
+        """The live state as an :class:`Observation`; ``extras`` gets the segmentation, the
+        geom/body names and this scene under ``"simulator"`` (for oracle videos)."""
+        view = self.render()
+        extra = {"segmentation": view.segmentation, "geom_names": self.geom_names,
+                 "body_names": self.body_names, "geom_body": self.geom_body,
+                 "task": self.task, "camera_name": self.camera_name, "simulator": self}
+        extra.update(extras or {})
+        return Observation(view.rgb, view.depth, self.camera(), extra)
+
+    # --- state --------------------------------------------------------------------------------
+    def state(self, data: Any = None) -> np.ndarray:
+        """The full integration state of ``data`` (live by default) as a flat vector."""
+        mujoco = self.mujoco
+        data = self.data if data is None else data
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        state = np.empty(mujoco.mj_stateSize(self.model, spec))
+        mujoco.mj_getState(self.model, data, state, spec)
+        return state
+
+    def data_from_state(self, state: np.ndarray) -> Any:
+        """A fresh ``MjData`` set to ``state`` with all derived quantities computed."""
+        mujoco = self.mujoco
+        data = mujoco.MjData(self.model)
+        mujoco.mj_setState(self.model, data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+        mujoco.mj_forward(self.model, data)
+        return data
+
+    def clone_env(self) -> Any:
+        """A copy of the live environment sharing its model but on its own ``MjData``
+        (``copy``/``deepcopy`` rebuild a different model): stepping it never touches the live
+        simulation."""
+        clone = object.__new__(type(self.env))  # not copy.copy: Meta-World's __setstate__
+        clone.__dict__.update(self.env.__dict__)  # reloads the model, losing the reset's changes
+        clone.data = self.data_from_state(self.state())
+        clone.curr_path_length = 0
+        return clone
+
+    def body_poses(self, data: Any = None) -> np.ndarray:
+        """World poses ``[nbody, 4, 4]`` of every body in ``data``."""
+        data = self.data if data is None else data
+        poses = np.tile(np.eye(4), (self.model.nbody, 1, 1))
+        poses[:, :3, :3] = np.asarray(data.xmat).reshape(-1, 3, 3)
+        poses[:, :3, 3] = data.xpos
+        return poses
+
+    def close(self) -> None:
+        self.renderer.close()
+        self.env.close()

@@ -1,0 +1,85 @@
+"""Per-task knowledge for Meta-World: which object to mask and track, where to grasp it.
+
+Objects are chosen **by geom/body name** (the paper's numeric geom ids do not carry over to v3).
+The defaults cover the paper's 11 tasks; any task can be added or overridden from a spec
+(``executor.params.object`` / ``segmenter.params.objects``). Measured choices: a hinged door is
+tracked as the whole ``door_link`` body but grasped at its ``handle`` geom; the hammer and the
+assembly wrench are tracked and grasped at their handles (the whole ``asmbly_peg`` body includes
+the ring, which pulls the grasp point onto it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from avdc_core.errors import InputDataError
+from avdc_core.interfaces import ComponentConfig
+
+
+class TaskObject(ComponentConfig):
+    """The object of a task, by name: the mask is every geom of ``bodies`` plus ``geoms``;
+    ``grasp_geoms`` (optional) is the part the hand grasps or pushes, if not the whole mask."""
+
+    bodies: tuple[str, ...] = ()
+    geoms: tuple[str, ...] = ()
+    grasp_geoms: tuple[str, ...] = Field(default=(), description="part to grasp/push (default: the mask)")
+
+
+PAPER_TASKS = ("door-open", "door-close", "basketball", "shelf-place", "button-press",
+               "button-press-topdown", "faucet-close", "faucet-open", "handle-press", "hammer",
+               "assembly")
+"""The paper's Meta-World evaluation tasks, in its table's order."""
+
+PAPER_CAMERAS = ("corner", "corner2", "corner3")
+
+DEFAULT_OBJECTS: dict[str, TaskObject] = {
+    "door-open": TaskObject(bodies=("door_link",), grasp_geoms=("handle",)),
+    "door-close": TaskObject(bodies=("door_link",)),
+    "basketball": TaskObject(bodies=("basketball",)),
+    "shelf-place": TaskObject(bodies=("obj",)),
+    "button-press": TaskObject(bodies=("button",)),
+    "button-press-topdown": TaskObject(bodies=("button",)),
+    "faucet-close": TaskObject(bodies=("faucet_link2",)),
+    "faucet-open": TaskObject(bodies=("faucet_link2",)),
+    "handle-press": TaskObject(bodies=("handle_link",)),
+    "hammer": TaskObject(geoms=("HammerHandle",)),
+    "assembly": TaskObject(geoms=("WrenchHandle",)),
+}
+
+
+def task_text(task: str) -> str:
+    """The task description given to a video generator, as in the paper (``door open``)."""
+    return task.replace("-", " ")
+
+
+def default_object(task: str, field: str = "object") -> TaskObject:
+    """The default object of ``task``; raises naming the tasks that have one."""
+    if task not in DEFAULT_OBJECTS:
+        raise InputDataError(
+            f"{field}: no default object for Meta-World task {task!r}; name it in the spec, e.g. "
+            f"object: {{bodies: [<body name>]}} (tasks with a default: {', '.join(DEFAULT_OBJECTS)})")
+    return DEFAULT_OBJECTS[task]
+
+
+def geom_mask(segmentation: np.ndarray, geom_names: list[str], geom_body: np.ndarray,
+              body_names: list[str], bodies: tuple[str, ...], geoms: tuple[str, ...],
+              where: str) -> np.ndarray:
+    """``[H, W]`` bool: pixels whose geom is one of ``geoms`` or belongs to one of ``bodies``.
+
+    Names that the model does not have raise :class:`InputDataError` listing the close ones.
+    """
+    for kind, wanted, known in (("body", bodies, body_names), ("geom", geoms, geom_names)):
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            raise InputDataError(f"{where}: no {kind} named {missing} in this Meta-World model; "
+                                 f"named {kind}s: {', '.join(sorted({n for n in known if n}))}")
+    selected = np.zeros(len(geom_names), dtype=bool)
+    for name in geoms:
+        selected |= np.asarray(geom_names) == name
+    body_ids = [body_names.index(name) for name in bodies]
+    selected |= np.isin(geom_body, body_ids)
+    visible = segmentation >= 0
+    mask = np.zeros(segmentation.shape, dtype=bool)
+    mask[visible] = selected[segmentation[visible]]
+    return mask
