@@ -1,0 +1,174 @@
+"""Read actionless videos stored in the AVDC dataset layout (the paper's published format).
+
+Two layouts are recognised anywhere under a root folder:
+
+* ``metaworld_dataset/<task>/<camera>/<episode>/<frame>.png`` (Meta-World, 320x240 RGB);
+* ``thor_dataset/<Target>/<episode>/frames/<frame>.png`` (iTHOR navigation, 64x64 RGB).
+
+Frames are named by their integer index (``00.png`` … ``99.png``, ``100.png`` …) and sorted
+numerically. Each episode becomes one training clip of ``clip_frames`` frames: the first, the
+last and evenly spaced ones between. The task text comes from the folder name: ``door-open`` →
+``"door open"``, ``AlarmClock`` → ``"alarm clock"``. Nothing is ever unpickled: only PNG/JPG
+frames are read. (``avdc collect`` writes the Meta-World layout.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputDataError, MissingResourceError
+
+LAYOUTS = ("metaworld_dataset", "thor_dataset")
+FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One recorded episode: its frame files in time order and its task text."""
+
+    frames: tuple[Path, ...]
+    task: str
+    folder: Path
+
+
+def task_text(folder_name: str) -> str:
+    """Task text from a task/target folder name: ``door-open`` → ``door open``,
+    ``AlarmClock`` → ``alarm clock``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", folder_name)
+    return " ".join(re.split(r"[-_\s]+", spaced)).strip().lower()
+
+
+def clip_indices(num_frames: int, clip_frames: int) -> np.ndarray:
+    """Indices of the first, the last and ``clip_frames - 2`` evenly spaced frames between."""
+    if num_frames < 2:
+        raise InputDataError(f"an episode needs at least 2 frames for a clip, got {num_frames}")
+    return np.rint(np.linspace(0, num_frames - 1, clip_frames)).astype(int)
+
+
+def _frame_files(folder: Path) -> tuple[Path, ...]:
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES]
+    bad = [p.name for p in files if not p.stem.isdigit()]
+    if bad:
+        raise InputDataError(f"episode folder {str(folder)!r} has frames not named by an integer "
+                             f"index: {sorted(bad)[:5]}; expected names like 00.png, 01.png, ..., 100.png")
+    if len(files) < 2:
+        raise InputDataError(f"episode folder {str(folder)!r} holds {len(files)} frame image(s); "
+                             "an episode needs at least 2 (PNG/JPG named 00.png, 01.png, ...)")
+    return tuple(sorted(files, key=lambda p: int(p.stem)))
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def find_episodes(root: str | Path) -> list[Episode]:
+    """Every episode under ``root`` (which may be, or contain, ``metaworld_dataset`` and/or
+    ``thor_dataset`` folders); raises if there is none or a folder is empty or misnamed."""
+    root = Path(root)
+    if not root.is_dir():
+        raise MissingResourceError(f"dataset root {str(root)!r} is not a folder")
+    tops = [root] if root.name in LAYOUTS else sorted(
+        p for layout in LAYOUTS for p in [root / layout, *root.glob(f"*/{layout}")] if p.is_dir())
+    episodes: list[Episode] = []
+    for top in tops:
+        if top.name == "metaworld_dataset":
+            folders = [(task, ep) for task in _subdirs(top) for camera in _subdirs(task)
+                       for ep in _subdirs(camera)]
+        else:
+            folders = [(target, ep / "frames") for target in _subdirs(top) for ep in _subdirs(target)]
+        for task_folder, episode in folders:
+            if not episode.is_dir():
+                raise InputDataError(f"iTHOR episode {str(episode.parent)!r} has no 'frames' folder; "
+                                     "expected thor_dataset/<Target>/<episode>/frames/<frame>.png")
+            episodes.append(Episode(_frame_files(episode), task_text(task_folder.name), episode))
+    if not episodes:
+        raise InputDataError(
+            f"no clips found under {str(root)!r}; expected metaworld_dataset/<task>/<camera>/<episode>/"
+            "<frame>.png or thor_dataset/<Target>/<episode>/frames/<frame>.png")
+    return episodes
+
+
+def read_frame(path: Path) -> np.ndarray:
+    """An RGB uint8 ``[H, W, 3]`` image; raises naming the file if it cannot be decoded."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputDataError(f"frame {str(path)!r} is not a readable image (corrupt or not PNG/JPG)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def resize_rgb(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize an RGB image (area filter when shrinking, linear when enlarging)."""
+    import cv2
+
+    if image.shape[:2] == (height, width):
+        return image
+    shrink = image.shape[0] > height or image.shape[1] > width
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+class VideoClipDataset:
+    """One clip per episode: ``(frames [clip_frames, H, W, 3] uint8, task text)``.
+
+    Frames are resized (stretched) to ``size = (height, width)``. With ``random_crop_scale < 1``
+    each draw first crops the same random box (each side ``random_crop_scale``…1 of the frame) from
+    every frame — augmentation for training; pass ``seed`` to :meth:`clip` to make it repeatable.
+    ``cache=True`` keeps the decoded clip frames in memory (small datasets).
+    A map-style dataset: ``dataset[i]`` or ``dataset[(i, seed)]`` works with a torch DataLoader.
+    """
+
+    def __init__(self, root: str | Path, size: tuple[int, int], clip_frames: int = 8,
+                 random_crop_scale: float = 1.0, cache: bool = False) -> None:
+        if not 0 < random_crop_scale <= 1:
+            raise InputDataError(f"random_crop_scale is {random_crop_scale}; expected 0 < scale <= 1")
+        if clip_frames < 2:
+            raise InputDataError(f"clip_frames is {clip_frames}; expected at least 2")
+        self.episodes = find_episodes(root)
+        self.size = (int(size[0]), int(size[1]))
+        self.clip_frames = clip_frames
+        self.random_crop_scale = random_crop_scale
+        self._cache: dict[int, np.ndarray] | None = {} if cache else None
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Distinct task texts, sorted."""
+        return sorted({e.task for e in self.episodes})
+
+    def _raw_frames(self, index: int) -> np.ndarray:
+        if self._cache is not None and index in self._cache:
+            return self._cache[index]
+        episode = self.episodes[index]
+        picked = [episode.frames[i] for i in clip_indices(len(episode.frames), self.clip_frames)]
+        frames = [read_frame(p) for p in picked]
+        shapes = {f.shape for f in frames}
+        if len(shapes) > 1:
+            raise InputDataError(f"episode {str(episode.folder)!r} mixes frame sizes {sorted(shapes)}")
+        stacked = np.stack(frames)
+        if self._cache is not None:
+            self._cache[index] = stacked
+        return stacked
+
+    def clip(self, index: int, seed: int | None = None) -> tuple[np.ndarray, str]:
+        """Clip ``index``; ``seed`` draws the random crop (no crop when ``seed`` is None)."""
+        frames = self._raw_frames(index)
+        if seed is not None and self.random_crop_scale < 1:
+            rng = np.random.default_rng(seed)
+            height, width = frames.shape[1:3]
+            scale = rng.uniform(self.random_crop_scale, 1.0)
+            h, w = max(1, round(height * scale)), max(1, round(width * scale))
+            top, left = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
+            frames = frames[:, top:top + h, left:left + w]
+        resized = np.stack([resize_rgb(f, *self.size) for f in frames])
+        return resized, self.episodes[index].task
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[np.ndarray, str]:
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        return self.clip(int(index), seed)

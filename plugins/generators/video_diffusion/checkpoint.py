@@ -1,0 +1,163 @@
+"""Checkpoints: safetensors weights + a JSON config beside them, both written atomically.
+
+``<name>.safetensors`` holds the tensors and, in its metadata, the SHA-256 of the JSON written
+with it; ``<name>.json`` holds the config. A pair from two different saves (a crash between the
+two renames) is detected on load. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from einops import rearrange
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from avdc_core import InputDataError, MissingResourceError, SpecError
+from avdc_core.spec import ComponentSpec, _format_validation_error
+
+from .diffusion import DiffusionConfig, GaussianDiffusion
+from .unet import UNetConfig, VideoUNet
+
+FORMAT = "avdc-video-diffusion/1"
+HOW_TO_GET = ("train one with `avdc train CONFIG.yaml` (it writes <out_dir>/model.safetensors and "
+              "model.json); pretrained weights cannot be downloaded here")
+
+
+class ModelCard(BaseModel):
+    """The JSON config of a generator checkpoint: everything needed to rebuild and run it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["avdc-video-diffusion/1"] = FORMAT
+    unet: UNetConfig
+    diffusion: DiffusionConfig
+    text_encoder: ComponentSpec = Field(description="the text encoder the model was trained with")
+    step: int = Field(default=0, ge=0, description="optimizer steps trained")
+    tasks: list[str] = Field(default_factory=list, description="task texts seen in training")
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def json_path(weights: Path) -> Path:
+    """The JSON config that belongs to a ``.safetensors`` file."""
+    return weights.with_suffix(".json")
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], config: dict[str, Any]) -> Path:
+    """Write ``path`` (.safetensors) and its ``.json`` config atomically; returns ``path``."""
+    from safetensors.torch import save
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(config, indent=2, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    _atomic_bytes(path, save(cpu, metadata={"config_sha256": digest}))
+    _atomic_bytes(json_path(path), text.encode())
+    return path
+
+
+def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a pair written by :func:`save_tensors`; raises if either is missing or they differ."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    config_file = json_path(path)
+    for required in (path, config_file):
+        if not required.is_file():
+            raise MissingResourceError(f"checkpoint file {str(required)!r} does not exist; {HOW_TO_GET}")
+    text = config_file.read_text()
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            digest = (handle.metadata() or {}).get("config_sha256")
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        config = json.loads(text)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise InputDataError(f"checkpoint {str(path)!r} (or its JSON) is unreadable: {error}") from error
+    if digest != hashlib.sha256(text.encode()).hexdigest():
+        raise InputDataError(f"checkpoint {str(path)!r} and {str(config_file)!r} come from different "
+                             "saves (config hash mismatch); use a pair written together")
+    return tensors, config
+
+
+def config_differences(expected: dict[str, Any], found: dict[str, Any], prefix: str = "") -> list[str]:
+    """Key-by-key differences between two nested configs: ``unet.base_width: 64 != 32``."""
+    lines = []
+    for key in sorted(set(expected) | set(found)):
+        where = f"{prefix}{key}"
+        a, b = expected.get(key, "<absent>"), found.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines += config_differences(a, b, where + ".")
+        elif a != b:
+            lines.append(f"{where}: {a!r} != {b!r}")
+    return lines
+
+
+def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load ``state`` into ``module``; a missing, unexpected or misshaped key is named in the error."""
+    own = module.state_dict()
+    problems = [f"missing {k} {tuple(v.shape)}" for k, v in own.items() if k not in state]
+    problems += [f"unexpected {k} {tuple(v.shape)}" for k, v in state.items() if k not in own]
+    problems += [f"{k}: checkpoint {tuple(state[k].shape)} != model {tuple(v.shape)}"
+                 for k, v in own.items() if k in state and state[k].shape != v.shape]
+    if problems:
+        shown = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise SpecError(f"checkpoint {source} does not fit the architecture in its config:\n  {shown}")
+    module.load_state_dict(state)
+
+
+@dataclass
+class VideoDiffusionModel:
+    """A U-Net, its diffusion process and its card: load, save, sample."""
+
+    card: ModelCard
+    unet: VideoUNet
+    diffusion: GaussianDiffusion
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> VideoDiffusionModel:
+        return cls(card, VideoUNet(card.unet), GaussianDiffusion(card.diffusion))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> VideoDiffusionModel:
+        """Load a generator checkpoint (``model.safetensors`` + ``model.json``)."""
+        tensors, config = load_tensors(path)
+        try:
+            card = ModelCard.model_validate(config)
+        except ValidationError as error:
+            raise SpecError(f"checkpoint config {str(json_path(Path(path)))!r} is invalid:\n"
+                            f"{_format_validation_error(error, '')}") from error
+        model = cls.from_card(card)
+        load_state_strict(model.unet, tensors, repr(str(path)))
+        model.unet.to(device).eval()
+        return model
+
+    def save(self, path: str | Path) -> Path:
+        return save_tensors(path, self.unet.state_dict(), self.card.model_dump(mode="json"))
+
+    def generate(self, rgb: np.ndarray, text_embedding: np.ndarray, generator: torch.Generator,
+                 sample_steps: int = 10, eta: float = 0.0, guidance_scale: float = 1.0) -> np.ndarray:
+        """Frames ``[F, H, W, 3]`` uint8 at the model's resolution; frame 0 is ``rgb``."""
+        expected = (*self.card.unet.image_size, self.card.unet.channels)
+        if rgb.shape != expected or rgb.dtype != np.uint8:
+            raise InputDataError(f"condition image has shape {rgb.shape} ({rgb.dtype}); expected {expected} uint8")
+        if text_embedding.shape != (self.card.unet.text_dim,):
+            raise InputDataError(f"text embedding has shape {text_embedding.shape}; "
+                                 f"expected ({self.card.unet.text_dim},) from {self.card.text_encoder.plugin}")
+        device = next(self.unet.parameters()).device
+        cond = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 127.5 - 1
+        text = torch.from_numpy(np.asarray(text_embedding, np.float32)).to(device)[None]
+        future = self.diffusion.sample(self.unet, cond, text, generator, sample_steps, eta, guidance_scale)
+        frames = ((future[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+        return np.concatenate([rgb[None], rearrange(frames, "c f h w -> f h w c").numpy()])

@@ -1,0 +1,303 @@
+"""Train the video diffusion model on AVDC-layout videos with HuggingFace accelerate.
+
+The same call runs on one CPU (a smoke test) and, under ``accelerate launch``, on many GPUs or
+nodes: mixed precision where the device has it, gradient accumulation, EMA weights, atomic
+safetensors checkpoints, ``resume``, a tqdm bar (loss, it/s), sample GIFs and TensorBoard logs.
+
+Randomness is a function of ``(seed, step, micro-batch, process)``: which clips a batch holds,
+their crops, timesteps, noise and text dropout are drawn from generators seeded with that tuple.
+Resuming from step ``s`` therefore continues exactly where an uninterrupted run would be.
+
+Output folder::
+
+    model.safetensors + model.json          EMA weights and config: what `avdc generate` loads
+    train_state.safetensors + .json         raw + EMA weights, optimizer, step: for --resume
+    samples/step-000100.gif                 top row: the clip; bottom row: the EMA model's sample
+    tensorboard/                            loss, learning rate, sample PSNR
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from einops import rearrange
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from avdc_core import BuildContext, SpecError, TextEncoder
+from avdc_core.datasets import VideoClipDataset
+from avdc_core.spec import ComponentSpec, _format_validation_error, read_yaml
+
+from .checkpoint import (
+    ModelCard,
+    VideoDiffusionModel,
+    config_differences,
+    load_state_strict,
+    load_tensors,
+    save_tensors,
+)
+from .diffusion import DiffusionConfig
+from .unet import UNetConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    root: Path = Field(description="folder holding (or being) metaworld_dataset / thor_dataset")
+    random_crop_scale: float = Field(default=1.0, gt=0, le=1, description="1 = no crop augmentation")
+    cache: bool = Field(default=False, description="keep decoded clips in memory (small datasets)")
+    workers: int = Field(default=0, ge=0, description="DataLoader worker processes")
+
+
+class OptimConfig(_Strict):
+    steps: int = Field(default=60000, ge=1, description="optimizer steps in total")
+    batch_size: int = Field(default=16, ge=1, description="clips per micro-batch per process")
+    grad_accum: int = Field(default=1, ge=1, description="micro-batches per optimizer step")
+    lr: float = Field(default=1e-4, gt=0)
+    warmup_steps: int = Field(default=0, ge=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    grad_clip: float = Field(default=1.0, gt=0)
+    ema_decay: float = Field(default=0.999, ge=0, lt=1)
+
+
+class TrainConfig(_Strict):
+    """A training run (YAML). Relative paths resolve against the YAML file's folder."""
+
+    out_dir: Path
+    data: DataConfig
+    model: UNetConfig = UNetConfig()
+    diffusion: DiffusionConfig = DiffusionConfig()
+    text_encoder: ComponentSpec = ComponentSpec(plugin="minilm")
+    text_dropout: float = Field(default=0.1, ge=0, le=1, description="chance a clip's text is dropped (CFG)")
+    optim: OptimConfig = OptimConfig()
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field(
+        default="auto", description="auto: fp16 on CUDA, full precision elsewhere")
+    cpu: bool = Field(default=False, description="train on CPU even if a GPU is present")
+    seed: int = 0
+    log_every: int = Field(default=10, ge=1)
+    sample_every: int = Field(default=1000, ge=0, description="0 = no sample GIFs")
+    save_every: int = Field(default=1000, ge=1)
+    sample_steps: int = Field(default=10, ge=1)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read a training YAML (safe_load); errors name the key, the value and what is valid."""
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a training config is a mapping, got {type(data).__name__}")
+    try:
+        config = TrainConfig.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(f"{path}: invalid training config\n{_format_validation_error(error, '')}") from error
+    base = path.resolve().parent
+    return config.model_copy(update={
+        "out_dir": base / config.out_dir,
+        "data": config.data.model_copy(update={"root": base / config.data.root}),
+    })
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.default_rng(list(parts)).integers(2 ** 62))
+
+
+class StepBatches:
+    """Batch sampler: the clips (and crop seeds) of every micro-batch from ``start_step`` on."""
+
+    def __init__(self, size: int, config: TrainConfig, start_step: int, rank: int) -> None:
+        self.size, self.config, self.start_step, self.rank = size, config, start_step, rank
+
+    def __iter__(self):
+        o = self.config.optim
+        for step in range(self.start_step, o.steps):
+            for micro in range(o.grad_accum):
+                rng = np.random.default_rng([self.config.seed, step, micro, self.rank])
+                yield [(int(i), int(s)) for i, s in zip(rng.integers(0, self.size, o.batch_size),
+                                                       rng.integers(0, 2 ** 31, o.batch_size))]
+
+
+def build_text_encoder(spec: ComponentSpec, context: BuildContext) -> TextEncoder:
+    """The text encoder a config names, looked up among the installed plugins."""
+    from avdc_core.registry import Registry
+
+    info = Registry.discover().get("text_encoder", spec.plugin, where="text_encoder.plugin")
+    try:
+        params = info.component.Config.model_validate(spec.params)
+    except ValidationError as error:
+        raise SpecError(f"invalid parameters for {info.address}\n"
+                        f"{_format_validation_error(error, 'text_encoder.params')}") from error
+    return info.component(params, context)
+
+
+def _card(config: TrainConfig, text_dim: int, step: int, tasks: list[str]) -> ModelCard:
+    if "text_dim" in config.model.model_fields_set and config.model.text_dim != text_dim:
+        raise SpecError(f"model.text_dim is {config.model.text_dim} but text encoder "
+                        f"{config.text_encoder.plugin!r} gives {text_dim}-d embeddings; drop model.text_dim "
+                        "or set it to the encoder's width")
+    unet = config.model.model_copy(update={"text_dim": text_dim})
+    return ModelCard(unet=unet, diffusion=config.diffusion, text_encoder=config.text_encoder,
+                     step=step, tasks=tasks)
+
+
+def to_model_range(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[B, F, H, W, C]`` → float ``[B, C, F, H, W]`` in [-1, 1]."""
+    return rearrange(frames.float() / 127.5 - 1, "b f h w c -> b c f h w")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio (dB) between uint8 arrays."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
+
+
+@dataclass
+class TrainResult:
+    """What a run did: its last step, the loss of every optimizer step it ran, where it wrote."""
+
+    step: int
+    losses: list[float] = field(default_factory=list)
+    out_dir: Path = Path(".")
+
+    @property
+    def model_path(self) -> Path:
+        return self.out_dir / "model.safetensors"
+
+
+def _save(out: Path, model: VideoDiffusionModel, raw: torch.nn.Module, ema, optimizer, config: TrainConfig) -> None:
+    model.save(out / "model.safetensors")
+    tensors = {f"model.{k}": v for k, v in raw.state_dict().items()}
+    tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    optim = optimizer.state_dict()
+    for index, slots in optim["state"].items():
+        tensors.update({f"optim.{index}.{k}": torch.as_tensor(v) for k, v in slots.items()})
+    save_tensors(out / "train_state.safetensors", tensors, {
+        "card": model.card.model_dump(mode="json"),
+        "train": config.model_dump(mode="json", include={"model", "diffusion", "text_encoder", "seed"}),
+        "param_groups": optim["param_groups"],
+    })
+
+
+def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer, config: TrainConfig) -> int:
+    tensors, saved = load_tensors(out / "train_state.safetensors")
+    now = {"card": card.model_dump(mode="json", exclude={"step", "tasks"}),
+           "train": config.model_dump(mode="json", include={"model", "diffusion", "text_encoder", "seed"})}
+    before = {"card": {k: v for k, v in saved["card"].items() if k not in ("step", "tasks")},
+              "train": saved["train"]}
+    differences = config_differences(before, now)
+    if differences:
+        raise SpecError(f"cannot resume from {str(out)!r}: the config differs from the checkpoint's "
+                        "(checkpoint != config):\n  " + "\n  ".join(differences))
+    load_state_strict(raw, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, str(out))
+    ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, slot = key.split(".", 2)
+            state.setdefault(int(index), {})[slot] = value
+    optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+    return int(saved["card"]["step"])
+
+
+def write_sample_gif(path: Path, truth: np.ndarray, sample: np.ndarray) -> None:
+    """A GIF whose top row plays the real clip and bottom row the sample (upscaled to >= 128 px)."""
+    import imageio.v3 as iio
+
+    grid = np.concatenate([truth, sample], axis=1)
+    scale = max(1, 128 // truth.shape[1])
+    grid = grid.repeat(scale, axis=1).repeat(scale, axis=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, grid, duration=250, loop=0)
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Run (or, with ``resume``, continue) a training run; returns the losses it logged."""
+    from accelerate import Accelerator
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    from tqdm.auto import tqdm
+
+    mixed = config.mixed_precision
+    if mixed == "auto":
+        mixed = "fp16" if torch.cuda.is_available() and not config.cpu else "no"
+    out = config.out_dir
+    accelerator = Accelerator(mixed_precision=mixed, cpu=config.cpu, log_with="tensorboard",
+                              project_dir=str(out), gradient_accumulation_steps=config.optim.grad_accum)
+    accelerator.init_trackers("tensorboard")
+    device = accelerator.device
+    dataset = VideoClipDataset(config.data.root, config.model.image_size, config.model.frames,
+                               config.data.random_crop_scale, config.data.cache)
+    encoder = build_text_encoder(config.text_encoder, BuildContext(device=str(device)))
+    tasks = dataset.tasks
+    text_table = torch.from_numpy(encoder.encode(tasks)).to(device)
+    task_row = {task: i for i, task in enumerate(tasks)}
+    card = _card(config, encoder.dim, 0, tasks)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        bundle = VideoDiffusionModel.from_card(card)
+    raw = bundle.unet.to(device)
+    ema = AveragedModel(raw, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema_decay))
+    ema.module.eval()
+    optimizer = torch.optim.AdamW(raw.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+    step = 0
+    if resume:
+        step = _resume(out, card, raw, ema, optimizer, config)
+    model, optimizer = accelerator.prepare(raw, optimizer)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=StepBatches(len(dataset), config, step, accelerator.process_index),
+        num_workers=config.data.workers)
+    result = TrainResult(step=step, out_dir=out)
+    bar = tqdm(total=config.optim.steps, initial=step, desc="train", unit="step",
+               disable=not progress or not accelerator.is_main_process)
+    micro, running = 0, 0.0
+    model.train()
+    for frames, texts in loader:
+        generator = torch.Generator(device).manual_seed(
+            _seed(config.seed, step, micro, accelerator.process_index))
+        x = to_model_range(frames.to(device))
+        text = text_table[torch.tensor([task_row[t] for t in texts], device=device)]
+        keep = torch.rand(len(texts), generator=generator, device=device) >= config.text_dropout
+        with accelerator.accumulate(model):
+            loss = bundle.diffusion.loss(model, x[:, :, 1:], x[:, :, 0], text, keep, generator)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
+                for group in optimizer.param_groups:
+                    group["lr"] = config.optim.lr * min(1.0, (step + 1) / max(1, config.optim.warmup_steps))
+            optimizer.step()
+            optimizer.zero_grad()
+        running += loss.detach() / config.optim.grad_accum
+        micro += 1
+        if micro < config.optim.grad_accum:
+            continue
+        ema.update_parameters(accelerator.unwrap_model(model))
+        step += 1
+        value = accelerator.gather(running[None]).mean().item()
+        micro, running = 0, 0.0
+        result.losses.append(value)
+        bar.update(1)
+        bar.set_postfix(loss=f"{value:.4f}")
+        if step % config.log_every == 0:
+            accelerator.log({"loss": value, "lr": optimizer.param_groups[0]["lr"]}, step=step)
+        last = step == config.optim.steps
+        if accelerator.is_main_process and (step % config.save_every == 0 or last
+                                            or (config.sample_every and step % config.sample_every == 0)):
+            snapshot = VideoDiffusionModel(card.model_copy(update={"step": step}), ema.module, bundle.diffusion)
+            if step % config.save_every == 0 or last:
+                _save(out, snapshot, accelerator.unwrap_model(model), ema, optimizer, config)
+            if config.sample_every and (step % config.sample_every == 0 or last):
+                clip, task = dataset.clip(0)
+                sample = snapshot.generate(clip[0], text_table[task_row[task]].cpu().numpy(),
+                                           torch.Generator().manual_seed(config.seed), config.sample_steps)
+                write_sample_gif(out / "samples" / f"step-{step:06d}.gif", clip, sample)
+                accelerator.log({"sample_psnr": psnr(sample[1:], clip[1:])}, step=step)
+    bar.close()
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    result.step = step
+    return result
