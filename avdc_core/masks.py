@@ -24,7 +24,7 @@ API (stable; segmenters embed the config as a field ``postprocess``)::
 :func:`postprocess_mask` returns a :class:`~avdc_core.types.Mask` whose ``source`` is the
 segmenter, logs the pixel count before and after at INFO level (logger ``avdc_core.masks``), and
 raises :class:`~avdc_core.errors.InputDataError` — naming the segmenter, the target and both
-counts — when nothing is left.
+counts — when nothing is left. :func:`draw_overlay` draws a mask over its image for eyes.
 """
 
 from __future__ import annotations
@@ -111,3 +111,16 @@ def postprocess_mask(raw: np.ndarray, settings: MaskPostprocess, *, segmenter: s
             f"{segmenter}: the mask for target {target!r} is empty after post-processing "
             f"({before} px before, {after} after; {settings.describe()}); {hint}")
     return Mask(pixels, source=segmenter)
+
+
+def draw_overlay(rgb: np.ndarray, pixels: np.ndarray, color: tuple[int, int, int] = (255, 0, 0),
+                 opacity: float = 0.45) -> np.ndarray:
+    """``rgb [H, W, 3]`` uint8 with ``pixels [H, W]`` tinted in ``color`` and outlined, for eyes."""
+    import cv2
+
+    out = np.array(rgb, dtype=np.uint8, copy=True)
+    tint = np.asarray(color, dtype=np.float64)
+    out[pixels] = np.round((1 - opacity) * out[pixels] + opacity * tint).astype(np.uint8)
+    contours, _ = cv2.findContours(pixels.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(out, contours, -1, color, 1)
+    return out
