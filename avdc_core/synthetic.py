@@ -226,3 +226,15 @@ def box_scene(rng: np.random.Generator, frames: int = 8, width: int = 320, heigh
     if moving == "object":
         return SyntheticScene(camera, rects, motions, still)
     return SyntheticScene(camera, rects, still, motions)
+
+
+def motion_errors(estimated: np.ndarray, truth: np.ndarray, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame rotation error (degrees) and translation error (m) of ``estimated [T, 4, 4]``.
+
+    The translation error is how far apart the two motions carry the centroid of
+    ``points_world``, so it does not depend on where the world origin is.
+    """
+    relative = np.swapaxes(truth[:, :3, :3], 1, 2) @ estimated[:, :3, :3]
+    cos = np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)
+    centroid = np.append(points_world.mean(axis=0), 1.0)
+    return np.degrees(np.arccos(cos)), np.linalg.norm((estimated - truth)[:, :3] @ centroid, axis=1)
