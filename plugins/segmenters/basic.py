@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from avdc_core import (
+    BuildContext,
     ComponentConfig,
     InputDataError,
     Mask,
@@ -41,7 +42,7 @@ class MaskFileSegmenter(Segmenter):
                                       "one '<target name>.png' per target")
         postprocess: MaskPostprocess = MaskPostprocess()
 
-    def __init__(self, config: Config, context) -> None:
+    def __init__(self, config: Config, context: BuildContext) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
         if not self.path.exists():

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from avdc_core import (
+    BuildContext,
     ComponentConfig,
     InputDataError,
     Mask,
@@ -173,7 +174,7 @@ class SamSegmenter(Segmenter):
         multimask: bool = Field(default=True, description="3 candidates, best by predicted IoU")
         postprocess: MaskPostprocess = MaskPostprocess(largest_component=True, erode_px=1)
 
-    def __init__(self, config: Config, context) -> None:
+    def __init__(self, config: Config, context: BuildContext) -> None:
         super().__init__(config, context)
         from segment_anything import SamPredictor
 
