@@ -16,7 +16,8 @@ import typer
 from avdc_core import AvdcError
 from avdc_core.registry import Registry
 
-BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands",)
+BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands", "avdc_cli.train_command", "avdc_cli.segment_command",
+                           "avdc_cli.metaworld_command")
 """Modules whose ``register(app)`` adds avdc's own commands; plugins add theirs via ``avdc_cli``."""
 
 

@@ -41,6 +41,7 @@ from .checkpoint import (
     save_tensors,
 )
 from .diffusion import DiffusionConfig
+from .media import write_sample_gif
 from .unet import UNetConfig
 
 
@@ -202,17 +203,6 @@ def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer, co
             state.setdefault(int(index), {})[slot] = value
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
     return int(saved["card"]["step"])
-
-
-def write_sample_gif(path: Path, truth: np.ndarray, sample: np.ndarray) -> None:
-    """A GIF whose top row plays the real clip and bottom row the sample (upscaled to >= 128 px)."""
-    import imageio.v3 as iio
-
-    grid = np.concatenate([truth, sample], axis=1)
-    scale = max(1, 128 // truth.shape[1])
-    grid = grid.repeat(scale, axis=1).repeat(scale, axis=2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, grid, duration=250, loop=0)
 
 
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:

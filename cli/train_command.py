@@ -1,0 +1,67 @@
+"""``avdc train`` and ``avdc generate``: train the video model, imagine a video with it.
+
+Multi-GPU or multi-node training is the same command under accelerate::
+
+    accelerate launch -m avdc_cli.main train configs/train-metaworld.yaml
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from avdc_core import BuildContext
+
+
+def train(config: Annotated[Path, typer.Argument(help="training config (YAML), e.g. configs/train-tiny.yaml")],
+          resume: Annotated[bool, typer.Option(help="continue from out_dir/train_state.safetensors")] = False,
+          data: Annotated[Optional[Path], typer.Option(help="override data.root")] = None,
+          out: Annotated[Optional[Path], typer.Option(help="override out_dir")] = None,
+          progress: Annotated[bool, typer.Option(help="show the progress bar")] = True) -> None:
+    """Train the text-conditioned video diffusion model on AVDC-layout videos."""
+    from avdc_plugins.generators.video_diffusion.train import load_train_config
+    from avdc_plugins.generators.video_diffusion.train import train as run_training
+
+    settings = load_train_config(config)
+    if data is not None:
+        settings = settings.model_copy(update={"data": settings.data.model_copy(update={"root": data})})
+    if out is not None:
+        settings = settings.model_copy(update={"out_dir": out})
+    result = run_training(settings, resume=resume, progress=progress)
+    last = f"{result.losses[-1]:.4f}" if result.losses else "n/a"
+    typer.echo(f"step {result.step}, last loss {last}; model: {result.model_path}")
+
+
+def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors written by `avdc train`")],
+             image: Annotated[Path, typer.Option(help="the current RGB frame (PNG/JPG)")],
+             text: Annotated[str, typer.Option(help="task description, e.g. 'door open'")],
+             out: Annotated[Path, typer.Option(help="output video (.gif or .mp4)")] = Path("generated.gif"),
+             steps: Annotated[int, typer.Option(help="denoising steps")] = 10,
+             sampler: Annotated[str, typer.Option(help="ddim or ancestral")] = "ddim",
+             guidance: Annotated[float, typer.Option(help="classifier-free guidance scale")] = 1.0,
+             seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+             device: Annotated[str, typer.Option(help="torch device")] = "cpu") -> None:
+    """Imagine the task as a video from one frame and a sentence; writes a GIF or MP4."""
+    from avdc_cli.core_commands import _read_rgb
+    from avdc_core import InputDataError, SpecError
+    from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
+    from avdc_plugins.generators.video_diffusion.media import write_video
+    from pydantic import ValidationError
+
+    if not text.strip():
+        raise InputDataError("--text is empty; describe the task, e.g. --text 'door open'")
+    try:
+        config = UnetDiffusionGenerator.Config(checkpoint=str(checkpoint), sample_steps=steps,
+                                               sampler=sampler, guidance_scale=guidance)
+    except ValidationError as error:
+        raise SpecError(f"invalid option: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}") from error
+    generator = UnetDiffusionGenerator(config, BuildContext(base_dir=Path.cwd(), device=device))
+    frames = generator.generate_rgb(_read_rgb(image), text, seed=seed)
+    typer.echo(f"{len(frames)} frames {frames.shape[2]}x{frames.shape[1]} -> {write_video(out, frames)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(generate)
