@@ -7,9 +7,11 @@ carried through each frame's transform: ``s_t = T_t @ c``. Then:
   ``lift_threshold_m`` above its start at any frame (``max z - z_0``). The paper's rule
   (a per-frame height change > 0.1 m) picks *push* for the hammer, whose lift is spread over
   several frames.
-* **grasp**: hover above the contact point with the gripper open, descend, close, then follow
+* **grasp**: the contact point (on the visible surface) is moved ``grasp_depth_m`` along the
+  viewing ray, towards the object's middle; hover above it with the gripper open, descend, close, then follow
   ``s_1 … s_T`` with the gripper closed. A replan that starts with the object already in the
-  closed hand skips the approach (re-opening would drop it).
+  closed hand keeps carrying it (grasp mode whatever the lift, no approach: re-opening would
+  drop it).
 * **push**: back off ``push_backoff_m`` against the horizontal direction of motion, come down
   there from above, then follow ``s_1 … s_T`` with a closed gripper (a fist). When the motion is
   near-vertical (its horizontal extent is under ``vertical_ratio`` of its vertical extent, e.g.
@@ -39,9 +41,13 @@ class ManipulationConfig(ComponentConfig):
                                   description="horizontal/vertical extent below which a push is vertical")
     approach_height_m: float = Field(default=0.12, ge=0, description="hover height above the start")
     grasp_offset_m: tuple[float, float, float] = Field(
-        default=(0.0, 0.0, -0.01), description="added to the grasp point (the visible surface is "
-        "above/in front of the object's centre)")
+        default=(0.0, 0.0, 0.0), description="added to the grasp point (world frame)")
+    grasp_depth_m: float = Field(
+        default=0.012, ge=0, description="move the grasp point this far along the viewing ray: the "
+        "tracked points lie on the visible surface, in front of the object's middle")
     close_steps: int = Field(default=15, ge=1, description="steps to wait while the gripper closes")
+    holding_radius_m: float = Field(default=0.05, gt=0, description="a closed hand this close to the "
+                                    "new contact point still carries the object: keep grasping")
 
 
 @dataclass(frozen=True)
@@ -111,22 +117,29 @@ def push_direction(path: np.ndarray, config: ManipulationConfig) -> np.ndarray |
 
 def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
                       config: ManipulationConfig, hand_m: np.ndarray | None = None,
-                      holding: bool = False) -> ManipulationPlan:
+                      holding: bool = False,
+                      view_direction: np.ndarray | None = None) -> ManipulationPlan:
     """Waypoints realising ``trajectory`` by grasping/pushing at ``contact_point`` (world, m).
 
     ``holding``: the gripper is closed around the object now (a replan mid-grasp); with
-    ``hand_m`` near the contact point the grasp approach is skipped.
+    ``hand_m`` near the contact point the hand keeps carrying it. ``view_direction`` (world, from
+    the camera towards the contact point): a grasp point is moved ``grasp_depth_m`` along it,
+    from the visible surface towards the object's middle.
     """
     contact_point = np.asarray(contact_point, dtype=np.float64)
     path = contact_path(trajectory, contact_point)
-    mode = choose_mode(path, config)
+    offset = np.asarray(config.grasp_offset_m)
+    carrying = holding and hand_m is not None and bool(
+        np.linalg.norm(np.asarray(hand_m) - (path[0] + offset)) < config.holding_radius_m)
+    mode = "grasp" if carrying else choose_mode(path, config)
     up = np.array([0.0, 0.0, config.approach_height_m])
     waypoints: list[Waypoint] = []
     if mode == "grasp":
-        offset = np.asarray(config.grasp_offset_m)
+        if view_direction is not None and not carrying:
+            shift = config.grasp_depth_m * np.asarray(view_direction) / np.linalg.norm(view_direction)
+            path = contact_path(trajectory, contact_point + shift)
         grasp = path[0] + offset
-        near = hand_m is not None and np.linalg.norm(np.asarray(hand_m) - grasp) < 0.03
-        if not (holding and near):
+        if not carrying:
             waypoints += [Waypoint(grasp + up, False, 0.02), Waypoint(grasp, False, 0.01),
                           Waypoint(grasp, True, 0.02, config.close_steps)]
         follow = path[1:] + offset

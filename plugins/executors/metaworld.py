@@ -127,7 +127,9 @@ class MetaWorldExecutor(Executor):
                                  f"mode={trajectory.mode!r}")
         contact = self.contact_point(trajectory, plan_points_world, observation)
         hand = self._scene().env.tcp_center.copy()
-        plan = plan_manipulation(trajectory, contact, self.config.manipulation, hand, self._holding)
+        view = contact - observation.camera.cam_to_world[:3, 3]
+        plan = plan_manipulation(trajectory, contact, self.config.manipulation, hand, self._holding,
+                                 view_direction=view)
         return plan.to_commands()
 
     # --- acting -------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ class MetaWorldScene:
             self.env.close()
             raise SpecError(f"camera: unknown Meta-World camera {camera!r}; valid cameras: "
                             f"{', '.join(cameras)}")
+        self.camera_names = cameras
         self.camera_name = camera
         self.camera_id = self.model.camera(camera).id
         global_vis = self.model.vis.global_
@@ -128,32 +129,36 @@ class MetaWorldScene:
         return self.env.data
 
     # --- camera and rendering -------------------------------------------------------------
-    def camera(self, data: Any = None) -> Camera:
+    def camera(self, data: Any = None, camera: str | None = None) -> Camera:
         """The exact pinhole camera (OpenCV frame) of the rendered images."""
         data = self.data if data is None else data
-        fovy = float(self.model.cam_fovy[self.camera_id])
-        rot_wc = data.cam_xmat[self.camera_id].reshape(3, 3)  # columns: right, up, backward
+        camera_id = self.camera_id if camera is None else self.model.camera(camera).id
+        fovy = float(self.model.cam_fovy[camera_id])
+        rot_wc = data.cam_xmat[camera_id].reshape(3, 3)  # columns: right, up, backward
         cam_to_world = np.eye(4)
         cam_to_world[:3, :3] = rot_wc @ np.diag([1.0, -1.0, -1.0])
-        cam_to_world[:3, 3] = data.cam_xpos[self.camera_id]
+        cam_to_world[:3, 3] = data.cam_xpos[camera_id]
         return Camera.from_fov(self.width, self.height, fovy, cam_to_world)
 
-    def render(self, data: Any = None, depth: bool = True, segmentation: bool = True) -> Render:
-        """Render ``data`` (the live state by default) through the scene's camera."""
+    def render(self, data: Any = None, depth: bool = True, segmentation: bool = True,
+               camera: str | None = None) -> Render:
+        """Render ``data`` (the live state by default) through the scene's camera (or another
+        camera of the model, by name)."""
         data = self.data if data is None else data
+        camera_id = self.camera_id if camera is None else self.model.camera(camera).id
         renderer = self.renderer
-        renderer.update_scene(data, camera=self.camera_id)
+        renderer.update_scene(data, camera=camera_id)
         rgb = renderer.render().copy()
         depth_m = seg = None
         if depth:
             renderer.enable_depth_rendering()
-            renderer.update_scene(data, camera=self.camera_id)
+            renderer.update_scene(data, camera=camera_id)
             depth_m = renderer.render().astype(np.float64)
             renderer.disable_depth_rendering()
             depth_m[~(depth_m < BACKGROUND_DEPTH_M)] = 0.0
         if segmentation:
             renderer.enable_segmentation_rendering()
-            renderer.update_scene(data, camera=self.camera_id)
+            renderer.update_scene(data, camera=camera_id)
             raw = renderer.render()
             renderer.disable_segmentation_rendering()
             is_geom = raw[..., 1] == int(self.mujoco.mjtObj.mjOBJ_GEOM)
