@@ -113,9 +113,12 @@ def postprocess_mask(raw: np.ndarray, settings: MaskPostprocess, *, segmenter: s
     return Mask(pixels, source=segmenter)
 
 
-def draw_overlay(rgb: np.ndarray, pixels: np.ndarray, color: tuple[int, int, int] = (255, 0, 0),
+def draw_overlay(rgb: np.ndarray, pixels: np.ndarray, color: tuple[int, int, int] = (255, 220, 0),
                  opacity: float = 0.45) -> np.ndarray:
-    """``rgb [H, W, 3]`` uint8 with ``pixels [H, W]`` tinted in ``color`` and outlined, for eyes."""
+    """``rgb [H, W, 3]`` uint8 with ``pixels [H, W]`` tinted in ``color`` and outlined, for eyes.
+
+    The default yellow stands out against the red arm and grey table of Meta-World scenes.
+    """
     import cv2
 
     out = np.array(rgb, dtype=np.uint8, copy=True)

@@ -75,8 +75,9 @@ def test_overlay_tints_the_mask_and_leaves_the_rest(capsys, tmp_path, image):
     far = np.ones_like(mask)
     far[8:32, 18:42] = False                                    # away from mask and outline
     np.testing.assert_array_equal(overlay[far], rgb[far])
-    inside = overlay[12:28, 22:38].astype(int)
-    assert (inside[..., 0] >= rgb[12:28, 22:38, 0]).all() and (inside != rgb[12:28, 22:38]).any()
+    tinted = np.round(0.55 * rgb[11:29, 21:39] + 0.45 * np.array([255, 220, 0]))
+    np.testing.assert_array_equal(overlay[11:29, 21:39], tinted)  # inside, off the outline
+    np.testing.assert_array_equal(overlay[10, 20:40], [[255, 220, 0]] * 20)  # the outline
     assert "segmenter/mask-file: 400 px (13.0 % of 64x48) for target 'object'" in out
 
 
