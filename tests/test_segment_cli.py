@@ -10,6 +10,7 @@ from avdc_cli.main import main
 from avdc_core import BuildContext, SegmentTarget
 from avdc_core.testing import flat_observation
 from avdc_plugins.segmenters.sam import SamSegmenter, build_sam_model
+from test_segmenters_basic import iou, moving_square_pair
 
 
 def write_spec(tmp_path, segmenter, flow=None):
@@ -131,3 +132,17 @@ def test_mask_of_the_wrong_size_via_the_command(capsys, tmp_path, image):
     code, _, err = run(capsys, "segment", spec, "--image", image[0])
     assert code == 6 and "is 10x10 (WxH) but the observation is 64x48" in err
 
+
+
+def test_flow_motion_gets_its_flow_from_the_next_image(capsys, tmp_path):
+    frames, truth = moving_square_pair()
+    for index, frame in enumerate(frames):
+        iio.imwrite(tmp_path / f"{index}.png", frame)
+    spec = write_spec(tmp_path, {"plugin": "flow-motion", "params": {"threshold_px": 2.0}},
+                      flow={"plugin": "opencv-dis", "params": {"preset": "medium"}})
+    code, out, err = run(capsys, "segment", spec, "--image", tmp_path / "0.png",
+                         "--next-image", tmp_path / "1.png", "--target", "cube", "--out", tmp_path / "out")
+    assert code == 0, err
+    assert iou(iio.imread(tmp_path / "out" / "mask.png") > 0, truth) > 0.8
+    code, _, err = run(capsys, "segment", spec, "--image", tmp_path / "0.png")
+    assert code == 6 and "--next-image" in err
