@@ -1,0 +1,152 @@
+"""Learned optical flow: ``flow/raft`` and ``flow/gmflow`` through ptlflow.
+
+Why ptlflow (0.4.2) rather than torchvision's RAFT: one well-kept library provides both
+networks (RAFT, RAFT-small, GMFlow, GMFlow with refinement) behind one API, its checkpoints are
+the official weights converted to one format (``{"state_dict": ...}``), and its loader uses
+``torch.load(..., weights_only=True)``. torchvision has RAFT only.
+
+No weights can be downloaded at run time: ``checkpoint`` is a local file. Get the official
+ones from https://github.com/hmorimitsu/ptlflow/releases (``weights1``: e.g.
+``raft-things-802bbcfd.ckpt``, ``gmflow-things-5a18a9e8.ckpt``). ``random_weights: true``
+builds the network untrained — for tests and speed measurements only; its flow is noise.
+
+ptlflow pads each input to the network's output stride (8 for RAFT, 32 for GMFlow) and crops
+the flow back. RAFT also needs the coarsest level of its correlation pyramid (1/64 of the
+image) to keep 2 px, or its sampler divides by zero and returns NaN: images of at least 128 px
+per side. Smaller videos are replicate-padded here (bottom and right) to ``min_size_px`` and the
+flow is cropped back, so any size works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from avdc_core import (
+    BuildContext,
+    ComponentConfig,
+    Flow,
+    FlowEstimator,
+    MissingResourceError,
+    Video,
+    hookimpl,
+)
+
+WEIGHTS_URL = "https://github.com/hmorimitsu/ptlflow/releases (release 'weights1')"
+
+
+class NetworkFlowConfig(ComponentConfig):
+    """Shared parameters of the learned flow networks."""
+
+    checkpoint: str | None = Field(default=None, description="local ptlflow checkpoint ({'state_dict': ...})")
+    random_weights: bool = Field(default=False, description="untrained network: tests and timing only")
+    seed: int = Field(default=0, description="initialisation seed when random_weights is set")
+    batch_pairs: int = Field(default=4, ge=1, description="frame pairs per forward pass")
+
+    @model_validator(mode="after")
+    def _weights_are_chosen(self) -> NetworkFlowConfig:
+        if self.checkpoint is None and not self.random_weights:
+            raise ValueError("set checkpoint to a local weights file (official ptlflow weights from "
+                             f"{WEIGHTS_URL}), or random_weights: true for tests")
+        if self.checkpoint is not None and self.random_weights:
+            raise ValueError("checkpoint and random_weights: true exclude each other; pick one")
+        return self
+
+
+class _PtlflowEstimator(FlowEstimator):
+    """Builds a ptlflow model from ``self.config.variant`` and runs it over frame pairs."""
+
+    min_size_px: int = 32
+
+    def __init__(self, config: NetworkFlowConfig, context: BuildContext) -> None:
+        super().__init__(config, context)
+        import torch
+
+        self._torch = torch
+        self._device = torch.device(context.device)
+        self.model = self._build(config, context).to(self._device).eval()
+
+    def _build(self, config: NetworkFlowConfig, context: BuildContext):
+        with contextlib.redirect_stdout(io.StringIO()):  # ptlflow prints notes about CUDA kernels
+            import ptlflow
+
+        variant = config.variant
+        if config.random_weights:
+            with self._torch.random.fork_rng(devices=[]):
+                self._torch.manual_seed(config.seed)
+                return ptlflow.get_model(variant)
+        path = context.resolve(config.checkpoint)
+        if not path.is_file():
+            raise MissingResourceError(
+                f"flow/{self.name}: checkpoint {path} does not exist. Download the official "
+                f"{variant} weights in ptlflow format from {WEIGHTS_URL} and set flow.params.checkpoint")
+        try:
+            return ptlflow.get_model(variant, ckpt_path=str(path))
+        except Exception as error:  # a corrupt or mismatched file: say which and why
+            raise MissingResourceError(
+                f"flow/{self.name}: {path} is not a loadable ptlflow {variant} checkpoint "
+                f"({type(error).__name__}: {error})") from error
+
+    def estimate(self, video: Video, backward: bool = True) -> Flow:
+        torch = self._torch
+        # ptlflow models take BGR in [0, 1], shape [B, 2, 3, H, W]
+        frames = torch.from_numpy(np.ascontiguousarray(video.frames[..., ::-1])).to(self._device)
+        frames = frames.permute(0, 3, 1, 2).float() / 255.0
+        height, width = frames.shape[-2:]
+        pad_h, pad_w = max(self.min_size_px - height, 0), max(self.min_size_px - width, 0)
+        if pad_h or pad_w:
+            frames = torch.nn.functional.pad(frames, (0, pad_w, 0, pad_h), mode="replicate")
+        pairs = [(t, t + 1) for t in range(len(frames) - 1)]
+        if backward:
+            pairs += [(t + 1, t) for t in range(len(frames) - 1)]
+        flows = []
+        with torch.inference_mode():
+            for start in range(0, len(pairs), self.config.batch_pairs):
+                chunk = pairs[start:start + self.config.batch_pairs]
+                images = torch.stack([torch.stack([frames[a], frames[b]]) for a, b in chunk])
+                flows.append(self.model({"images": images})["flows"][:, 0])
+        flow = torch.cat(flows)[..., :height, :width].permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+        steps = len(frames) - 1
+        return Flow(flow[:steps], flow[steps:] if backward else None)
+
+
+class RaftConfig(NetworkFlowConfig):
+    """Parameters of :class:`RaftFlow`."""
+
+    variant: Literal["raft", "raft_small"] = "raft"
+    iterations: int = Field(default=12, ge=1, description="recurrent refinement iterations")
+
+
+class RaftFlow(_PtlflowEstimator):
+    """RAFT optical flow (ptlflow; official weights from a local checkpoint)."""
+
+    name = "raft"
+    Config = RaftConfig
+    min_size_px = 128
+
+    def _build(self, config: RaftConfig, context: BuildContext):
+        model = super()._build(config, context)
+        model.iters = config.iterations
+        return model
+
+
+class GmflowConfig(NetworkFlowConfig):
+    """Parameters of :class:`GmflowFlow`."""
+
+    variant: Literal["gmflow", "gmflow_refine"] = "gmflow"
+
+
+class GmflowFlow(_PtlflowEstimator):
+    """GMFlow optical flow (ptlflow; official weights from a local checkpoint)."""
+
+    name = "gmflow"
+    Config = GmflowConfig
+
+
+@hookimpl
+def avdc_components():
+    return [RaftFlow, GmflowFlow]

@@ -1,0 +1,85 @@
+"""flow/raft and flow/gmflow: real ptlflow networks, built with random weights (none can be
+downloaded here), run end to end; checkpoints round-trip through the spec path."""
+
+import numpy as np
+import pytest
+import torch
+from pydantic import ValidationError
+
+from avdc_core import BuildContext, MissingResourceError
+from avdc_core.testing import FlowEstimatorContract, textured_video
+from avdc_plugins.flow.networks import GmflowFlow, RaftFlow
+
+SMALL_RAFT = {"variant": "raft_small", "iterations": 2, "random_weights": True}
+
+
+def raft(**params) -> RaftFlow:
+    return RaftFlow(RaftFlow.Config(**{**SMALL_RAFT, **params}), BuildContext())
+
+
+def gmflow(**params) -> GmflowFlow:
+    return GmflowFlow(GmflowFlow.Config(**{"random_weights": True, **params}), BuildContext())
+
+
+class TestRaft(FlowEstimatorContract):
+    def make_component(self):
+        return raft()
+
+
+class TestGmflow(FlowEstimatorContract):
+    def make_component(self):
+        return gmflow()
+
+
+@pytest.mark.parametrize("make", [raft, gmflow])
+def test_forward_pass_pads_to_the_stride_and_crops_back(make):
+    video = textured_video(frames=3, height=60, width=90)  # not a multiple of 8 or 32
+    flow = make().estimate(video, backward=True)
+    assert flow.forward.shape == (2, 60, 90, 2) and flow.backward.shape == (2, 60, 90, 2)
+    assert np.isfinite(flow.forward).all() and np.abs(flow.forward).max() > 0
+
+
+@pytest.mark.parametrize("cls, params", [(RaftFlow, SMALL_RAFT), (GmflowFlow, {"random_weights": True})])
+def test_checkpoint_in_the_official_format_round_trips(tmp_path, cls, params):
+    untrained = cls(cls.Config(**{**params, "seed": 3}), BuildContext())
+    path = tmp_path / "weights.ckpt"
+    torch.save({"state_dict": untrained.model.state_dict()}, path)
+    spec_params = {key: value for key, value in params.items() if key != "random_weights"}
+    loaded = cls(cls.Config(**spec_params, checkpoint="weights.ckpt"), BuildContext(base_dir=tmp_path))
+    other = cls(cls.Config(**{**params, "seed": 4}), BuildContext())
+    video = textured_video(frames=2, height=64, width=96)
+    expected = untrained.estimate(video, backward=False).forward
+    np.testing.assert_allclose(loaded.estimate(video, backward=False).forward, expected, atol=1e-4)
+    assert not np.allclose(other.estimate(video, backward=False).forward, expected, atol=1e-2)
+
+
+def test_batching_pairs_does_not_change_the_flow():
+    video = textured_video(frames=4, height=64, width=96)
+    one = raft(batch_pairs=1).estimate(video, backward=True)
+    many = raft(batch_pairs=6).estimate(video, backward=True)
+    np.testing.assert_allclose(one.forward, many.forward, atol=1e-4)
+    np.testing.assert_allclose(one.backward, many.backward, atol=1e-4)
+
+
+def test_missing_checkpoint_names_the_file_and_where_to_get_weights(tmp_path):
+    with pytest.raises(MissingResourceError, match=r"raft-small.ckpt.*github.com/hmorimitsu/ptlflow"):
+        RaftFlow(RaftFlow.Config(variant="raft_small", checkpoint="raft-small.ckpt"),
+                 BuildContext(base_dir=tmp_path))
+
+
+def test_a_file_that_is_not_a_checkpoint_is_reported(tmp_path):
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(MissingResourceError, match="junk.ckpt is not a loadable ptlflow gmflow"):
+        GmflowFlow(GmflowFlow.Config(checkpoint="junk.ckpt"), BuildContext(base_dir=tmp_path))
+
+
+def test_spec_must_name_a_checkpoint_unless_random_weights_are_asked_for():
+    with pytest.raises(ValidationError, match="set checkpoint"):
+        RaftFlow.Config()
+    with pytest.raises(ValidationError, match="exclude each other"):
+        GmflowFlow.Config(checkpoint="w.ckpt", random_weights=True)
+
+
+def test_raft_runs_on_images_smaller_than_its_correlation_pyramid_needs():
+    flow = raft().estimate(textured_video(frames=2, height=40, width=52), backward=False)
+    assert flow.forward.shape == (1, 40, 52, 2) and np.isfinite(flow.forward).all()
