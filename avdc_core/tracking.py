@@ -37,6 +37,8 @@ def track_points(flow: Flow, start_pixels: np.ndarray, fb_threshold_px: float | 
     start_pixels = np.asarray(start_pixels, dtype=np.float64)
     if start_pixels.ndim != 2 or start_pixels.shape[1] != 2:
         raise InputDataError(f"start_pixels has shape {start_pixels.shape}; expected (N, 2)")
+    if not np.isfinite(start_pixels).all():
+        raise InputDataError("start_pixels has NaN/inf coordinates")
     steps, height, width = flow.forward.shape[:3]
     pixels = np.empty((steps + 1, len(start_pixels), 2))
     valid = np.ones((steps + 1, len(start_pixels)), dtype=bool)
