@@ -10,7 +10,7 @@ import numpy as np
 from .interfaces import FlowEstimator, PoseSolver, Segmenter, VideoGenerator
 from .spec import PlanningConfig
 from .tracking import sample_mask_pixels, track_points
-from .types import Observation, Plan, SegmentTarget, Video
+from .types import Flow, Observation, Plan, SegmentTarget, Tracks, Video
 
 FIRST_FLOW_HINT = "first_pair_flow"
 """Key of the hint the planner adds to the segment target: the plan's forward flow from frame 0
@@ -55,8 +55,23 @@ class Planner:
         depth = observation.depth[pixels[:, 1].astype(int), pixels[:, 0].astype(int)]
         points_world = observation.camera.unproject(pixels, depth)
         tracks = track_points(flow, pixels, self.config.fb_threshold_px)
+        video, flow, tracks = cut_at_lost_tracks(video, flow, tracks, self.config.min_valid_tracks)
         timings["track"] = time.perf_counter() - start
         start = time.perf_counter()
         trajectory = self.solver.solve(points_world, tracks, observation.camera, mode=mode)
         timings["solve"] = time.perf_counter() - start
         return Plan(text, observation, video, flow, mask, points_world, tracks, trajectory, timings)
+
+
+def cut_at_lost_tracks(video: Video, flow: Flow, tracks: Tracks,
+                       min_valid: int) -> tuple[Video, Flow, Tracks]:
+    """Keep the frames before the first one with fewer than ``min_valid`` valid tracks (at least
+    two frames; ``min_valid=0`` keeps all): the plan then ends where the object was last seen."""
+    counts = tracks.valid.sum(axis=1)
+    short = np.flatnonzero(counts < min_valid)
+    keep = max(int(short[0]) if len(short) else len(counts), 2)
+    if keep >= len(counts):
+        return video, flow, tracks
+    backward = None if flow.backward is None else flow.backward[: keep - 1]
+    return (Video(video.frames[:keep], video.extras), Flow(flow.forward[: keep - 1], backward),
+            Tracks(tracks.pixels[:keep], tracks.valid[:keep]))

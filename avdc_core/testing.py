@@ -71,15 +71,19 @@ class FlowEstimatorContract(ComponentContract):
 
     interface = FlowEstimator
 
+    def sample_video(self, frames: int) -> Video:
+        """A video of ``frames`` frames the component accepts (override for simulator flows)."""
+        return textured_video(frames=frames)
+
     def test_flow_has_one_field_per_pair_and_the_video_size(self):
-        video = textured_video(frames=3)
+        video = self.sample_video(3)
         flow = self.make_component().estimate(video, backward=True)
-        assert flow.forward.shape == (2, 48, 64, 2)
+        assert flow.forward.shape == (video.num_frames - 1, *video.frames.shape[1:3], 2)
         assert flow.backward is not None and flow.backward.shape == flow.forward.shape
         assert np.isfinite(flow.forward).all()
 
     def test_flow_without_backward_when_not_asked(self):
-        flow = self.make_component().estimate(textured_video(frames=2), backward=False)
+        flow = self.make_component().estimate(self.sample_video(2), backward=False)
         assert flow.backward is None
 
 

@@ -1,0 +1,117 @@
+"""flow/sim-flow: exact correspondences of simulator videos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avdc_core.errors import InputDataError
+from avdc_core.interfaces import BuildContext
+from avdc_core.testing import FlowEstimatorContract, textured_video
+from avdc_core.tracking import track_points
+from avdc_core.types import Camera, Video
+from avdc_plugins.flow.simulator import SimulatorFlow, exact_flow
+
+
+def make_flow() -> SimulatorFlow:
+    return SimulatorFlow(SimulatorFlow.Config(), BuildContext())
+
+
+def sliding_plane_video(frames: int, shift_m: float = 0.01, depth_m: float = 1.0) -> Video:
+    """A fronto-parallel plate (body 1) at ``depth_m`` sliding ``shift_m`` right per frame in
+    front of a static background body (body 0), seen by a 64x48 camera at the origin."""
+    camera = Camera.from_fov(64, 48, 45.0)
+    height, width = 48, 64
+    seg = np.zeros((frames, height, width), np.int32)  # geom 0 = wall (body 0)
+    depth = np.full((frames, height, width), 2.0)
+    poses = np.tile(np.eye(4), (frames, 2, 1, 1))
+    for t in range(frames):
+        poses[t, 1, 0, 3] = shift_m * t
+        u0 = int(round(camera.K[0, 2] - 8 + camera.K[0, 0] * shift_m * t / depth_m))
+        seg[t, 16:32, u0:u0 + 16] = 1  # geom 1 = plate (body 1)
+        depth[t, 16:32, u0:u0 + 16] = depth_m
+    extras = {"depth": depth, "segmentation": seg, "body_poses": poses,
+              "geom_body": np.array([0, 1]), "camera": camera}
+    return Video(textured_video(frames, height, width).frames, extras)
+
+
+class TestSimFlow(FlowEstimatorContract):
+    def make_component(self):
+        return make_flow()
+
+    def sample_video(self, frames: int) -> Video:
+        return sliding_plane_video(frames)
+
+
+def test_plate_pixels_move_by_the_projected_shift_and_the_background_stays():
+    video = sliding_plane_video(3, shift_m=0.01, depth_m=1.0)
+    flow = make_flow().estimate(video)
+    fx = video.extras["camera"].K[0, 0]
+    plate = video.extras["segmentation"][0] == 1
+    np.testing.assert_allclose(flow.forward[0][plate] - [fx * 0.01, 0.0], 0.0, atol=1e-9)
+    np.testing.assert_allclose(flow.forward[0][~plate], 0.0, atol=1e-12)
+    plate1 = video.extras["segmentation"][1] == 1
+    np.testing.assert_allclose(flow.backward[0][plate1] - [-fx * 0.01, 0.0], 0.0, atol=1e-9)
+
+
+def test_rotating_body_pixels_land_on_its_projected_points():
+    """A body rotating about a vertical axis: each pixel's flow equals the projection of its
+    world point moved by the body's known pose change (computed independently here)."""
+    camera = Camera.from_fov(64, 48, 45.0)
+    angle = np.radians(10)
+    pose1 = np.eye(4)
+    pose1[:3, :3] = [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
+    pose1[:3, 3] = [0.02, 0.0, 0.05]
+    pose0 = np.eye(4)
+    pose0[:3, 3] = [0.0, 0.0, 1.5]
+    pose1 = pose0 @ pose1
+    depth = np.full((48, 64), 1.5)
+    seg = np.zeros((48, 64), np.int32)
+    flow = exact_flow(camera, depth, seg, pose0[None], pose1[None], np.array([0]))
+    v, u = 10, 40
+    point = camera.unproject(np.array([[u, v]], float), np.array([1.5]))[0]
+    local = np.linalg.inv(pose0) @ np.append(point, 1)
+    moved = (pose1 @ local)[:3]
+    expected = camera.K @ moved
+    np.testing.assert_allclose(flow[v, u], expected[:2] / expected[2] - [u, v], atol=1e-9)
+
+
+def test_oracle_video_tracks_stay_on_the_moving_object():
+    """In a real oracle video, button pixels carried by the exact flow land on button pixels of
+    the next frame at the depth the body pose predicts (where the button is not occluded)."""
+    pytest.importorskip("metaworld")
+    from avdc_plugins.executors import metaworld_env  # noqa: F401  (sets MUJOCO_GL)
+    from avdc_plugins.executors.metaworld import MetaWorldExecutor
+    from avdc_plugins.generators.oracle import OracleGenerator
+
+    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner"),
+                                 BuildContext())
+    try:
+        observation = executor.reset(seed=0)
+        video = OracleGenerator(OracleGenerator.Config(), BuildContext()).generate(observation, "")
+        button_geoms = np.flatnonzero(executor.scene.geom_body == executor.scene.model.body("button").id)
+    finally:
+        executor.close()
+    flow = make_flow().estimate(video)
+    seg, depth, poses = (video.extras[k] for k in ("segmentation", "depth", "body_poses"))
+    camera, geom_body = video.extras["camera"], video.extras["geom_body"]
+    rows, cols = np.nonzero(np.isin(seg[0], button_geoms))
+    tracks = track_points(flow, np.stack([cols, rows], 1).astype(float), fb_threshold_px=None)
+    assert np.linalg.norm(tracks.pixels[-1] - tracks.pixels[0], axis=1).mean() > 2.0  # it moved
+    # one step of flow equals projecting the button's pose change (integer start pixels: exact)
+    points = camera.unproject(tracks.pixels[0], depth[0][rows, cols])
+    bodies = geom_body[seg[0][rows, cols]]
+    move = poses[1][bodies] @ np.linalg.inv(poses[0][bodies])
+    projected, predicted = camera.project(np.einsum("nij,nj->ni", move[:, :3, :3], points)
+                                          + move[:, :3, 3])
+    np.testing.assert_allclose(projected, tracks.pixels[1], atol=1e-6)
+    # before the hand covers it (frame 1), the tracks land on the button at the rendered depth
+    u, v = np.round(tracks.pixels[1]).astype(int).T
+    landed = np.isin(seg[1][v, u], button_geoms)
+    assert landed.mean() > 0.8
+    assert np.median(np.abs(depth[1][v, u][landed] - predicted[landed])) < 2e-3
+
+
+def test_video_without_simulator_data_is_rejected():
+    with pytest.raises(InputDataError, match="generator/oracle"):
+        make_flow().estimate(textured_video(3))

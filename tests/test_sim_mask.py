@@ -1,0 +1,86 @@
+"""segmenter/sim-mask: exact object masks from MuJoCo's segmentation render, chosen by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("metaworld")
+
+from avdc_plugins.executors import metaworld_env  # noqa: E402,F401  (sets MUJOCO_GL)
+from avdc_core.errors import InputDataError  # noqa: E402
+from avdc_core.interfaces import BuildContext  # noqa: E402
+from avdc_core.testing import SegmenterContract, flat_observation  # noqa: E402
+from avdc_core.types import SegmentTarget  # noqa: E402
+from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
+from avdc_plugins.segmenters.simulator import SimulatorMask  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def door():
+    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="door-open", camera="corner2"),
+                                 BuildContext())
+    observation = executor.reset(seed=2)
+    yield executor, observation
+    executor.close()
+
+
+def make_mask(**params) -> SimulatorMask:
+    return SimulatorMask(SimulatorMask.Config(**params), BuildContext())
+
+
+class TestSimMask(SegmenterContract):
+    def make_component(self):
+        return make_mask()
+
+    @pytest.fixture(autouse=True)
+    def _observation(self, door):
+        self.door = door
+
+    def sample_input(self):
+        executor, observation = self.door
+        return observation, executor.segment_target()
+
+
+def test_mask_is_exactly_the_door_bodys_pixels(door):
+    executor, observation = door
+    mask = make_mask().segment(observation, executor.segment_target())
+    scene = executor.scene
+    door_geoms = np.flatnonzero(scene.geom_body == scene.model.body("door_link").id)
+    expected = np.isin(observation.extras["segmentation"], door_geoms)
+    assert mask.count > 200
+    np.testing.assert_array_equal(mask.pixels, expected)
+    # the handle is part of the tracked door
+    handle = observation.extras["segmentation"] == scene.model.geom("handle").id
+    assert handle.any() and mask.pixels[handle].all()
+
+
+def test_spec_table_overrides_the_default_object(door):
+    executor, observation = door
+    segmenter = make_mask(objects={"door-open": {"geoms": ["handle"]}})
+    mask = segmenter.segment(observation, executor.segment_target())
+    handle = observation.extras["segmentation"] == executor.scene.model.geom("handle").id
+    np.testing.assert_array_equal(mask.pixels, handle)
+
+
+def test_unknown_name_lists_the_models_names(door):
+    _, observation = door
+    target = SegmentTarget("door-open", hints={"task": "door-open", "bodies": ["dor_link"]})
+    with pytest.raises(InputDataError, match="no body named \\['dor_link'\\].*door_link"):
+        make_mask().segment(observation, target)
+
+
+def test_invisible_object_is_a_clear_error_naming_task_and_camera(door):
+    executor, observation = door
+    scene = executor.scene
+    seen = set(np.unique(scene.geom_body[observation.extras["segmentation"][
+        observation.extras["segmentation"] >= 0]]))
+    hidden = next(name for index, name in enumerate(scene.body_names) if name and index not in seen)
+    segmenter = make_mask(objects={"door-open": {"bodies": [hidden]}})
+    with pytest.raises(InputDataError, match="door-open.*camera 'corner2'.*empty"):
+        segmenter.segment(observation, executor.segment_target())
+
+
+def test_observation_without_simulator_data_is_rejected():
+    with pytest.raises(InputDataError, match="extras lacks"):
+        make_mask().segment(flat_observation(), SegmentTarget("door-open"))
