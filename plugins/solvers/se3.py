@@ -12,7 +12,8 @@ by ``exp(xi) @ G`` against their tracked pixels (the paper's loss), in the frame
    perturbation, and ``pytorch3d.transforms.se3_exp_map`` for the update (PyTorch3D stores the
    translation in the last *row*; we transpose to column-vector matrices).
 3. **Trimming** — points farther than ``inlier_threshold_px`` from the fit are dropped and the
-   fit is refined once more on the inliers.
+   fit is refined once more on the inliers by plain least squares (the efficient estimate for
+   Gaussian track noise; the robust loss has done its job of finding the inliers).
 
 ``ray_penalty`` adds ``0.5 * n * (ray_penalty * f * (d . dc) / z)**2`` to the cost, where
 ``dc`` is the motion of the points' centroid, ``d`` its unit viewing ray, ``z`` its depth and
@@ -48,6 +49,9 @@ from avdc_core.solve import SolveProblem, check_motion, prepare, to_trajectory
 if TYPE_CHECKING:
     import torch
 
+RANSAC_POINTS = 128
+"""PnP-RANSAC only initialises the fit, so it sees an evenly spread subset of this many tracks."""
+
 
 class Se3Config(ComponentConfig):
     """Parameters of :class:`Se3Solver`."""
@@ -82,7 +86,7 @@ class Se3Solver(PoseSolver):
         problem = prepare(points_world, tracks, camera, mode, cfg.min_points)
         frames = problem.num_frames - 1
         masks = np.repeat(problem.valid[1:], 2, axis=0)
-        motions = self._refine(problem, self._initial_guesses(problem), masks)
+        motions = self._refine(problem, self._initial_guesses(problem), masks, cfg.robust_loss)
         errors = self._errors(problem, motions)
         point_costs = _robust_cost(self._torch.as_tensor(errors), cfg.robust_loss, cfg.loss_scale_px)
         costs = np.where(masks, point_costs.numpy(), 0.0).sum(1)
@@ -93,7 +97,7 @@ class Se3Solver(PoseSolver):
             raise SolveError(f"frame {int(short[0]) + 1}: only {int(inliers[short[0]].sum())} of "
                              f"{int(problem.valid[short[0] + 1].sum())} tracks fit a rigid motion "
                              f"within {cfg.inlier_threshold_px} px; need {cfg.min_points}")
-        best = self._refine(problem, best, inliers)
+        best = self._refine(problem, best, inliers, "none")
         inliers = problem.valid[1:] & (self._errors(problem, best) < cfg.inlier_threshold_px)
         motions_cam = np.concatenate([np.eye(4)[None], best])
         inliers = np.concatenate([problem.valid[:1], inliers])
@@ -107,7 +111,8 @@ class Se3Solver(PoseSolver):
         guesses = []
         for t in range(1, problem.num_frames):
             guess = np.eye(4)
-            valid = problem.valid[t]
+            valid = np.flatnonzero(problem.valid[t])
+            valid = valid[np.linspace(0, len(valid) - 1, min(len(valid), RANSAC_POINTS)).astype(int)]
             if self.config.ransac_iters:
                 ok, rvec, tvec, _ = cv2.solvePnPRansac(
                     problem.points_cam[valid], problem.pixels[t, valid], problem.K, None,
@@ -129,8 +134,9 @@ class Se3Solver(PoseSolver):
         pixels = moved[..., :2] / z * np.diag(problem.K)[:2] + problem.K[:2, 2]
         return np.linalg.norm(pixels - targets, axis=-1)
 
-    def _refine(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        """Levenberg-Marquardt with IRLS weights for a batch of motions ``[B, 4, 4]``."""
+    def _refine(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
+                loss: str) -> np.ndarray:
+        """Levenberg-Marquardt with IRLS weights (``loss``) for a batch of motions ``[B, 4, 4]``."""
         torch = self._torch
         from pytorch3d.transforms import se3_exp_map
 
@@ -159,7 +165,7 @@ class Se3Solver(PoseSolver):
             return error, moved, ray_error, moved_centroid
 
         def cost(error: torch.Tensor, ray_error: torch.Tensor) -> torch.Tensor:
-            point_cost = _robust_cost(error.norm(dim=-1), cfg.robust_loss, cfg.loss_scale_px)
+            point_cost = _robust_cost(error.norm(dim=-1), loss, cfg.loss_scale_px)
             return (mask * point_cost).sum(1) + 0.5 * ray_error**2
 
         damping = torch.full((len(pose),), 1e-3, **options)
@@ -167,10 +173,11 @@ class Se3Solver(PoseSolver):
         current = cost(error, ray_error)
         eye = torch.eye(6, **options)
         for _ in range(cfg.iterations):
-            weight = mask * _robust_weight(error.norm(dim=-1), cfg.robust_loss, cfg.loss_scale_px)
+            weight = mask * _robust_weight(error.norm(dim=-1), loss, cfg.loss_scale_px)
             jac = _projection_jacobian(moved, focal)  # [B, N, 2, 6]
-            hessian = torch.einsum("bn,bnki,bnkj->bij", weight, jac, jac)
-            gradient = torch.einsum("bn,bnki,bnk->bi", weight, jac, error)
+            weighted = (jac * weight[..., None, None]).reshape(len(pose), -1, 6).transpose(1, 2)
+            hessian = weighted @ jac.reshape(len(pose), -1, 6)
+            gradient = (weighted @ error.reshape(len(pose), -1, 1))[..., 0]
             ray_jac = ray_scale[:, None] * (ray[:, None] @ _point_jacobian(moved_centroid[:, None])[:, 0])[:, 0]
             hessian = hessian + ray_jac[:, :, None] * ray_jac[:, None, :]
             gradient = gradient + ray_jac * ray_error[:, None]
@@ -189,7 +196,7 @@ class Se3Solver(PoseSolver):
             moved_centroid = torch.where(better[:, None], new_centroid, moved_centroid)
             current = torch.where(better, new_cost, current)
             damping = torch.where(better, damping / 3, damping * 4).clamp(1e-9, 1e9)
-            if bool((step.norm(dim=1) < 1e-10).all()):
+            if bool((step.norm(dim=1) < 1e-8).all()):
                 break
         return pose.cpu().numpy()
 
