@@ -146,6 +146,13 @@ def _card(config: TrainConfig, text_dim: int, step: int, tasks: list[str]) -> Mo
                      step=step, tasks=tasks)
 
 
+def init_model(card: ModelCard, seed: int) -> VideoDiffusionModel:
+    """A freshly initialised model; ``seed`` fixes its weights (the global RNG is left alone)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return VideoDiffusionModel.from_card(card)
+
+
 def to_model_range(frames: torch.Tensor) -> torch.Tensor:
     """uint8 ``[B, F, H, W, C]`` → float ``[B, C, F, H, W]`` in [-1, 1]."""
     return rearrange(frames.float() / 127.5 - 1, "b f h w c -> b c f h w")
@@ -227,9 +234,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
     task_row = {task: i for i, task in enumerate(tasks)}
     card = _card(config, encoder.dim, 0, tasks)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        bundle = VideoDiffusionModel.from_card(card)
+    bundle = init_model(card, config.seed)
     raw = bundle.unet.to(device)
     ema = AveragedModel(raw, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema_decay))
     ema.module.eval()
