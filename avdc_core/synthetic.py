@@ -75,7 +75,8 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0,
     return rigid(np.column_stack([right, down, forward]), eye)
 
 
-def box(centre: np.ndarray, size_m: float, rng: np.random.Generator, moving: bool = True) -> list[TexturedRect]:
+def box(centre: np.ndarray, size_m: float, rng: np.random.Generator,
+        moving: bool = True) -> list[TexturedRect]:
     """The six faces of an axis-aligned cube of edge ``size_m`` centred at ``centre``."""
     half = size_m / 2
     faces = []
@@ -228,7 +229,8 @@ def box_scene(rng: np.random.Generator, frames: int = 8, width: int = 320, heigh
     return SyntheticScene(camera, rects, still, motions)
 
 
-def motion_errors(estimated: np.ndarray, truth: np.ndarray, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def motion_errors(estimated: np.ndarray, truth: np.ndarray,
+                  points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame rotation error (degrees) and translation error (m) of ``estimated [T, 4, 4]``.
 
     The translation error is how far apart the two motions carry the centroid of

@@ -48,8 +48,8 @@ def test_flow_matches_the_exact_flow_of_a_moving_box(box_video, make, scene_px, 
 
 def test_fine_preset_beats_medium_on_the_moving_object(box_video):
     video, truth, on_object = box_video
-    errors = [np.linalg.norm(dis(p).estimate(video, backward=False).forward - truth, axis=-1)[on_object].mean()
-              for p in ("medium", "fine")]
+    errors = [np.linalg.norm(dis(p).estimate(video, backward=False).forward - truth, axis=-1)[on_object]
+              .mean() for p in ("medium", "fine")]
     assert errors[1] < errors[0]
 
 

@@ -91,7 +91,8 @@ def _small_object_depth_error(ray_penalty: float, seed: int) -> float:
     scene = SyntheticScene(base.camera, base.rects, motions, base.camera_motions)
     points, tracks = scene.tracks(300, rng, noise_px=1.0)
     trajectory = make_solver(ray_penalty=ray_penalty).solve(points, tracks, scene.camera)
-    moved = (trajectory.transforms[:, :3] @ np.append(centre, 1.0)) - (motions[:, :3] @ np.append(centre, 1.0))
+    centre_h = np.append(centre, 1.0)
+    moved = trajectory.transforms[:, :3] @ centre_h - motions[:, :3] @ centre_h
     return float(np.abs(moved @ (ray / np.linalg.norm(ray))).max())
 
 

@@ -23,7 +23,8 @@ def test_tracks_along_exact_flow_follow_the_projected_motion():
     flow = Flow(np.stack([scene.ground_truth_flow(t, renders[t]) for t in range(3)]).astype(np.float32))
     rows, cols = np.nonzero(renders[0].object_mask)
     # keep away from the box's edges, where bilinear sampling mixes box and table flow
-    inner = (np.abs(rows - rows.mean()) < 0.25 * np.ptp(rows)) & (np.abs(cols - cols.mean()) < 0.25 * np.ptp(cols))
+    inner = ((np.abs(rows - rows.mean()) < 0.25 * np.ptp(rows))
+             & (np.abs(cols - cols.mean()) < 0.25 * np.ptp(cols)))
     start = np.stack([cols[inner], rows[inner]], axis=1).astype(float)
     tracks = track_points(flow, start)
     points = renders[0].points_world[rows[inner], cols[inner]]

@@ -20,7 +20,16 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from avdc_core import BuildContext, Camera, ComponentConfig, PoseSolver, RigidTrajectory, SolveError, Tracks, hookimpl
+from avdc_core import (
+    BuildContext,
+    Camera,
+    ComponentConfig,
+    PoseSolver,
+    RigidTrajectory,
+    SolveError,
+    Tracks,
+    hookimpl,
+)
 from avdc_core.solve import SolveProblem, check_motion, prepare, project, to_trajectory
 
 
@@ -56,7 +65,8 @@ class ScipyEulerSolver(PoseSolver):
             keep = problem.valid[t] & _ransac_affine(problem.pixels[0], problem.pixels[t], problem.valid[t],
                                                      cfg.ransac_iters, cfg.ransac_threshold_px, rng)
             if keep.sum() < cfg.min_points:
-                raise SolveError(f"frame {t}: 2D RANSAC kept {int(keep.sum())} track(s); need {cfg.min_points}")
+                raise SolveError(f"frame {t}: 2D RANSAC kept {int(keep.sum())} track(s); "
+                                 f"need {cfg.min_points}")
             params = self._fit(problem, t, keep, params, rng)
             motions.append(_matrix(params))
             inliers.append(keep)

@@ -178,7 +178,8 @@ class Se3Solver(PoseSolver):
             weighted = (jac * weight[..., None, None]).reshape(len(pose), -1, 6).transpose(1, 2)
             hessian = weighted @ jac.reshape(len(pose), -1, 6)
             gradient = (weighted @ error.reshape(len(pose), -1, 1))[..., 0]
-            ray_jac = ray_scale[:, None] * (ray[:, None] @ _point_jacobian(moved_centroid[:, None])[:, 0])[:, 0]
+            centroid_jac = _point_jacobian(moved_centroid)  # [B, 3, 6]
+            ray_jac = ray_scale[:, None] * (ray[:, None] @ centroid_jac)[:, 0]
             hessian = hessian + ray_jac[:, :, None] * ray_jac[:, None, :]
             gradient = gradient + ray_jac * ray_error[:, None]
             scaled = hessian + damping[:, None, None] * (hessian.diagonal(dim1=1, dim2=2)[:, :, None] * eye
