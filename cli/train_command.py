@@ -1,8 +1,9 @@
 """``avdc train`` and ``avdc generate``: train the video model, imagine a video with it.
 
-Multi-GPU or multi-node training is the same command under accelerate::
+Multi-GPU or multi-node training is the same command under a launcher::
 
-    accelerate launch -m avdc_cli.main train configs/train-metaworld.yaml
+    accelerate launch --multi_gpu --num_processes 8 -m avdc_cli.main train configs/train-metaworld.yaml
+    torchrun --nproc_per_node 2 -m avdc_cli.main train configs/train-tiny.yaml   # 2 CPU processes (gloo)
 """
 
 from __future__ import annotations

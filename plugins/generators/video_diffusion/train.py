@@ -222,8 +222,12 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
     if mixed == "auto":
         mixed = "fp16" if torch.cuda.is_available() and not config.cpu else "no"
     out = config.out_dir
-    accelerator = Accelerator(mixed_precision=mixed, cpu=config.cpu, log_with="tensorboard",
-                              project_dir=str(out), gradient_accumulation_steps=config.optim.grad_accum)
+    try:
+        accelerator = Accelerator(mixed_precision=mixed, cpu=config.cpu, log_with="tensorboard",
+                                  project_dir=str(out), gradient_accumulation_steps=config.optim.grad_accum)
+    except ValueError as error:  # accelerate fixes precision and device once per process
+        raise SpecError(f"mixed_precision={mixed!r}, cpu={config.cpu}: {error} (accelerate allows one "
+                        "setting per process; train with another setting in a new process)") from error
     accelerator.init_trackers("tensorboard")
     device = accelerator.device
     dataset = VideoClipDataset(config.data.root, config.model.image_size, config.model.frames,
