@@ -64,7 +64,7 @@ def test_video_shows_the_expert_succeeding_without_touching_the_live_episode(but
     assert video.extras["segmentation"].dtype == np.int32
 
 
-def test_cloned_rollout_matches_the_live_env_step_for_step(button):
+def test_cloned_rollout_matches_the_live_env_step_for_step():
     """The copy shares the live model (object placement included): the same expert actions on
     the live env give the same states as the cloned rollout."""
     executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner3",
@@ -72,7 +72,7 @@ def test_cloned_rollout_matches_the_live_env_step_for_step(button):
     try:
         executor.reset(seed=4)
         scene = executor.scene
-        states, success = expert_rollout(scene, max_steps=20)
+        states, _ = expert_rollout(scene, max_steps=20)
         from avdc_plugins.generators.oracle import expert_policy
 
         policy, observation = expert_policy("button-press"), scene.env._get_obs()
