@@ -96,7 +96,8 @@ class ResolvedSpec:
     base_dir: Path
 
 
-def _format_validation_error(error: ValidationError, prefix: str) -> str:
+def format_validation_error(error: ValidationError, prefix: str) -> str:
+    """One line per pydantic error: `path.to.field: message (given: value)`."""
     lines = []
     for item in error.errors():
         path = ".".join(str(part) for part in ([prefix] if prefix else []) + list(item["loc"]))
@@ -129,7 +130,7 @@ def resolve_spec(data: Any, registry: Registry, base_dir: Path = Path("."),
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as error:
-        raise SpecError(f"{source}: invalid spec\n{_format_validation_error(error, '')}") from error
+        raise SpecError(f"{source}: invalid spec\n{format_validation_error(error, '')}") from error
     components: dict[str, ResolvedComponent] = {}
     for kind in ("generator", "text_encoder", "flow", "segmenter", "solver", "executor"):
         section: ComponentSpec | None = getattr(spec, kind)
@@ -140,7 +141,7 @@ def resolve_spec(data: Any, registry: Registry, base_dir: Path = Path("."),
             config = info.component.Config.model_validate(section.params)
         except ValidationError as error:
             raise SpecError(f"{source}: invalid parameters for {info.address}\n"
-                            f"{_format_validation_error(error, f'{kind}.params')}") from error
+                            f"{format_validation_error(error, f'{kind}.params')}") from error
         components[kind] = ResolvedComponent(info, config)
     return ResolvedSpec(spec, components, base_dir)
 

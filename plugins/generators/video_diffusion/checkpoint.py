@@ -20,7 +20,7 @@ from einops import rearrange
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from avdc_core import InputDataError, MissingResourceError, SpecError
-from avdc_core.spec import ComponentSpec, _format_validation_error
+from avdc_core.spec import ComponentSpec, format_validation_error
 
 from .diffusion import DiffusionConfig, GaussianDiffusion
 from .unet import UNetConfig, VideoUNet
@@ -137,7 +137,7 @@ class VideoDiffusionModel:
             card = ModelCard.model_validate(config)
         except ValidationError as error:
             raise SpecError(f"checkpoint config {str(json_path(Path(path)))!r} is invalid:\n"
-                            f"{_format_validation_error(error, '')}") from error
+                            f"{format_validation_error(error, '')}") from error
         model = cls.from_card(card)
         load_state_strict(model.unet, tensors, repr(str(path)))
         model.unet.to(device).eval()

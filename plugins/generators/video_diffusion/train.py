@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from avdc_core import BuildContext, SpecError, TextEncoder
 from avdc_core.datasets import VideoClipDataset
-from avdc_core.spec import ComponentSpec, _format_validation_error, read_yaml
+from avdc_core.spec import ComponentSpec, format_validation_error, read_yaml
 
 from .checkpoint import (
     ModelCard,
@@ -96,7 +96,7 @@ def load_train_config(path: str | Path) -> TrainConfig:
     try:
         config = TrainConfig.model_validate(data)
     except ValidationError as error:
-        raise SpecError(f"{path}: invalid training config\n{_format_validation_error(error, '')}") from error
+        raise SpecError(f"{path}: invalid training config\n{format_validation_error(error, '')}") from error
     base = path.resolve().parent
     return config.model_copy(update={
         "out_dir": base / config.out_dir,
@@ -132,7 +132,7 @@ def build_text_encoder(spec: ComponentSpec, context: BuildContext) -> TextEncode
         params = info.component.Config.model_validate(spec.params)
     except ValidationError as error:
         raise SpecError(f"invalid parameters for {info.address}\n"
-                        f"{_format_validation_error(error, 'text_encoder.params')}") from error
+                        f"{format_validation_error(error, 'text_encoder.params')}") from error
     return info.component(params, context)
 
 
