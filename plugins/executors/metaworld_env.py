@@ -16,6 +16,7 @@ Segmentation is the geom id per pixel, ``-1`` where no geom is seen.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,16 @@ BACKGROUND_DEPTH_M = 10.0
 
 
 def import_mujoco() -> Any:
-    """``mujoco``, imported with EGL offscreen rendering unless ``MUJOCO_GL`` says otherwise."""
+    """``mujoco``, imported with EGL offscreen rendering unless ``MUJOCO_GL`` says otherwise.
+
+    Triton is loaded first when it is installed: Mesa's EGL renderer (llvmpipe) and Triton each
+    bring their own LLVM, and importing Triton *after* MuJoCo has rendered through EGL segfaults
+    the process — which torchvision-based components (RAFT, Segment Anything) do through
+    ``torch._dynamo`` when they are built after the first render.
+    """
     os.environ.setdefault("MUJOCO_GL", "egl")
+    if importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401
     try:
         import mujoco
     except ImportError as error:
