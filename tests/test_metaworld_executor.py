@@ -165,9 +165,12 @@ def test_episode_end_to_end_with_dis_flow_and_se3_solver():
     from avdc_core.pipeline import build_pipeline
     from avdc_core.registry import Registry
     from avdc_core.runner import run_episode
-    from avdc_core.spec import load_spec
 
-    resolved = load_spec(REPO / "specs" / "metaworld-oracle-dis.yaml", Registry.discover())
+    from avdc_core.spec import read_yaml, resolve_spec
+
+    data = read_yaml(REPO / "specs" / "metaworld-oracle-dis.yaml")
+    data["executor"]["params"].update(task="button-press-topdown", camera="corner")  # 15/15 with DIS
+    resolved = resolve_spec(data, Registry.discover(), REPO / "specs")
     pipeline = build_pipeline(resolved)
     try:
         result = run_episode(pipeline.planner, pipeline.require_executor(), resolved.spec.replan,
