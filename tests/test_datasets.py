@@ -11,8 +11,9 @@ import pytest
 
 from avdc_core import InputDataError, MissingResourceError
 from avdc_core.datasets import VideoClipDataset, clip_indices, find_episodes, read_frame, task_text
+from paths import DATASET_SAMPLE
 
-SAMPLE = Path("/work/shared/fixtures/avdc-dataset-sample")
+SAMPLE = DATASET_SAMPLE
 MW_EPISODE = SAMPLE / "metaworld/metaworld_dataset/assembly/corner/000"
 
 

@@ -21,8 +21,9 @@ from avdc_plugins.generators.video_diffusion.train import (
     to_model_range,
     train,
 )
+from paths import DATASET_SAMPLE
 
-SAMPLE = Path("/work/shared/fixtures/avdc-dataset-sample")
+SAMPLE = DATASET_SAMPLE
 MW_FRAME = SAMPLE / "metaworld/metaworld_dataset/assembly/corner/000/00.png"
 
 
