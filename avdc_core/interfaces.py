@@ -84,6 +84,12 @@ class Component(ABC):
         self.context = context
 
     @classmethod
+    def check_files(cls, config: ComponentConfig, context: BuildContext) -> None:
+        """Raise :class:`~avdc_core.errors.MissingResourceError` if a file the component will
+        read (a checkpoint, a mask) is missing — cheaply, without loading anything. ``avdc
+        validate`` calls it; components that read files override it and call it when built."""
+
+    @classmethod
     def summary(cls) -> str:
         """The first line of the class docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

@@ -31,6 +31,7 @@ class Pipeline:
 
 def build_pipeline(resolved: ResolvedSpec, device: str | None = None) -> Pipeline:
     """Instantiate every component (this is where models and simulators load)."""
+    resolved.check_files()
     components = resolved.components
     context = BuildContext(base_dir=resolved.base_dir, device=device or resolved.spec.device)
     if "text_encoder" in components:

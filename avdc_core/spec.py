@@ -95,6 +95,12 @@ class ResolvedSpec:
     components: dict[str, ResolvedComponent]
     base_dir: Path
 
+    def check_files(self) -> None:
+        """Every file the components will read exists (raises ``MissingResourceError``)."""
+        context = BuildContext(base_dir=self.base_dir, device=self.spec.device)
+        for component in self.components.values():
+            component.info.component.check_files(component.config, context)
+
 
 def format_validation_error(error: ValidationError, prefix: str) -> str:
     """One line per pydantic error: `path.to.field: message (given: value)`."""

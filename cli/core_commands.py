@@ -46,6 +46,7 @@ def plugins(ctx: typer.Context,
 def validate(ctx: typer.Context, spec: SpecArg = None) -> None:
     """Check a spec: its shape, the plugins it names and their parameters."""
     resolved = load_spec(spec or DEFAULT_SPEC, _registry(ctx))
+    resolved.check_files()
     for kind, component in resolved.components.items():
         typer.echo(f"{kind:<12} {component.info.address}  ({component.info.package})")
     typer.echo(f"ok: {spec or DEFAULT_SPEC}")

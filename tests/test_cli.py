@@ -87,3 +87,17 @@ def test_doctor_reports_versions_and_a_working_renderer(capsys):
     assert code == 0
     assert "torch: 2." in out and "metaworld: 3." in out
     assert "rendering: MuJoCo offscreen works with MUJOCO_GL=egl" in out
+
+
+def test_validate_names_a_missing_checkpoint_and_how_to_get_it(capsys, tmp_path):
+    path = write_spec(tmp_path, generator={"plugin": "unet-diffusion",
+                                           "params": {"checkpoint": "runs/none/model.safetensors"}})
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 5
+    assert str(tmp_path / "runs/none/model.safetensors") in err and "avdc train" in err
+
+
+def test_validate_names_a_missing_flow_network_checkpoint(capsys, tmp_path):
+    path = write_spec(tmp_path, flow={"plugin": "raft", "params": {"checkpoint": "w/raft.ckpt"}})
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 5 and "w/raft.ckpt does not exist" in err and "ptlflow" in err

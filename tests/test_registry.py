@@ -7,7 +7,7 @@ import types
 import pytest
 
 import toy_plugins
-from avdc_core import ComponentConfig, FlowEstimator, PluginLoadError, UnknownComponentError, hookimpl
+from avdc_core import ComponentConfig, FlowEstimator, UnknownComponentError, hookimpl
 from avdc_core.registry import Registry
 
 

@@ -70,6 +70,17 @@ class _PtlflowEstimator(FlowEstimator):
         self._device = torch.device(context.device)
         self.model = self._build(config, context).to(self._device).eval()
 
+    @classmethod
+    def check_files(cls, config: NetworkFlowConfig, context: BuildContext) -> None:
+        if config.random_weights:
+            return
+        path = context.resolve(config.checkpoint)
+        if not path.is_file():
+            raise MissingResourceError(
+                f"flow/{cls.name}: checkpoint {path} does not exist. Download the official "
+                f"{config.variant} weights in ptlflow format from {WEIGHTS_URL} and set "
+                "flow.params.checkpoint")
+
     def _build(self, config: NetworkFlowConfig, context: BuildContext):
         with contextlib.redirect_stdout(io.StringIO()):  # ptlflow prints notes about CUDA kernels
             import ptlflow
@@ -79,11 +90,8 @@ class _PtlflowEstimator(FlowEstimator):
             with self._torch.random.fork_rng(devices=[]):
                 self._torch.manual_seed(config.seed)
                 return ptlflow.get_model(variant)
+        self.check_files(config, context)
         path = context.resolve(config.checkpoint)
-        if not path.is_file():
-            raise MissingResourceError(
-                f"flow/{self.name}: checkpoint {path} does not exist. Download the official "
-                f"{variant} weights in ptlflow format from {WEIGHTS_URL} and set flow.params.checkpoint")
         try:
             return ptlflow.get_model(variant, ckpt_path=str(path))
         except Exception as error:  # a corrupt or mismatched file: say which and why

@@ -57,6 +57,12 @@ class UnetDiffusionGenerator(VideoGenerator):
                             f"{card.diffusion.steps} diffusion steps, so use 1..{card.diffusion.steps}")
         self.text_encoder = self._text_encoder(context)
 
+    @classmethod
+    def check_files(cls, config: UnetDiffusionConfig, context: BuildContext) -> None:
+        from avdc_plugins.generators.video_diffusion.checkpoint import require_checkpoint_files
+
+        require_checkpoint_files(context.resolve(config.checkpoint))
+
     def _text_encoder(self, context: BuildContext) -> TextEncoder:
         wanted = self.model.card.text_encoder
         encoder = context.text_encoder

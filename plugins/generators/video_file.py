@@ -49,6 +49,13 @@ class VideoFileGenerator(VideoGenerator):
             default=10.0, ge=0, description="largest mean |difference| (0-255) between the file's "
             "first frame and the observation")
 
+    @classmethod
+    def check_files(cls, config, context):
+        path = context.resolve(config.path)
+        if not path.exists():
+            raise MissingResourceError(f"generator.params.path: video {str(path)!r} does not exist "
+                                       "(a folder of frames or a GIF/MP4)")
+
     def generate(self, observation, text, seed=0):
         import cv2
 

@@ -44,10 +44,15 @@ class MaskFileSegmenter(Segmenter):
 
     def __init__(self, config: Config, context: BuildContext) -> None:
         super().__init__(config, context)
+        self.check_files(config, context)
         self.path = context.resolve(config.path)
-        if not self.path.exists():
+
+    @classmethod
+    def check_files(cls, config: Config, context: BuildContext) -> None:
+        path = context.resolve(config.path)
+        if not path.exists():
             raise MissingResourceError(
-                f"segmenter/mask-file: params.path {str(self.path)!r} does not exist; give a PNG "
+                f"segmenter/mask-file: params.path {str(path)!r} does not exist; give a PNG "
                 "mask or a folder with one '<target name>.png' per target")
 
     def mask_file(self, target: SegmentTarget) -> Path:

@@ -178,6 +178,16 @@ class SamSegmenter(Segmenter):
         super().__init__(config, context)
         from segment_anything import SamPredictor
 
+        self.check_files(config, context)
+        self.model = build_sam_model(config.model_type, context.resolve(config.checkpoint))
+        try:
+            self.model.to(context.device)
+        except (RuntimeError, AssertionError) as error:
+            raise SpecError(f"segmenter/sam: cannot use device {context.device!r}: {error}") from error
+        self.predictor = SamPredictor(self.model)
+
+    @classmethod
+    def check_files(cls, config: Config, context: BuildContext) -> None:
         path = context.resolve(config.checkpoint)
         if not path.is_file():
             official = OFFICIAL_CHECKPOINTS.get(config.model_type)
@@ -187,12 +197,6 @@ class SamSegmenter(Segmenter):
             raise MissingResourceError(
                 f"segmenter/sam: checkpoint {str(path)!r} (params.checkpoint) does not exist; "
                 f"{where} and point params.checkpoint at it")
-        self.model = build_sam_model(config.model_type, path)
-        try:
-            self.model.to(context.device)
-        except (RuntimeError, AssertionError) as error:
-            raise SpecError(f"segmenter/sam: cannot use device {context.device!r}: {error}") from error
-        self.predictor = SamPredictor(self.model)
 
     def prompts(self, target: SegmentTarget) -> tuple[SamPrompts, str]:
         """The prompts for ``target`` and where they came from (hints win over the spec)."""

@@ -21,7 +21,6 @@ import numpy as np
 from pydantic import Field
 
 from avdc_core import (
-    BuildContext,
     Camera,
     ComponentConfig,
     PoseSolver,

@@ -68,16 +68,20 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], config: dic
     return path
 
 
+def require_checkpoint_files(path: Path) -> None:
+    """Raise ``MissingResourceError`` unless the weights file and its JSON both exist."""
+    for required in (path, json_path(path)):
+        if not required.is_file():
+            raise MissingResourceError(f"checkpoint file {str(required)!r} does not exist; {HOW_TO_GET}")
+
+
 def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a pair written by :func:`save_tensors`; raises if either is missing or they differ."""
     from safetensors import safe_open
 
     path = Path(path)
-    config_file = json_path(path)
-    for required in (path, config_file):
-        if not required.is_file():
-            raise MissingResourceError(f"checkpoint file {str(required)!r} does not exist; {HOW_TO_GET}")
-    text = config_file.read_text()
+    require_checkpoint_files(path)
+    text = json_path(path).read_text()
     try:
         with safe_open(str(path), framework="pt") as handle:
             digest = (handle.metadata() or {}).get("config_sha256")
@@ -86,7 +90,7 @@ def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     except (OSError, ValueError, RuntimeError) as error:
         raise InputDataError(f"checkpoint {str(path)!r} (or its JSON) is unreadable: {error}") from error
     if digest != hashlib.sha256(text.encode()).hexdigest():
-        raise InputDataError(f"checkpoint {str(path)!r} and {str(config_file)!r} come from different "
+        raise InputDataError(f"checkpoint {str(path)!r} and {str(json_path(path))!r} come from different "
                              "saves (config hash mismatch); use a pair written together")
     return tensors, config
 
