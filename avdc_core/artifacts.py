@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputDataError
 from .types import Plan
 
 
@@ -18,6 +19,32 @@ def write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
+
+
+VIDEO_SUFFIXES = (".gif", ".mp4")
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
+    """Write ``frames [T, H, W, 3]`` uint8 RGB as a looping GIF or an MP4, by ``path``'s suffix."""
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputDataError(f"output {str(path)!r} has suffix {path.suffix!r}; expected one of {VIDEO_SUFFIXES}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".gif":
+        import imageio.v3 as iio
+
+        iio.imwrite(path, frames, duration=1000 / fps, loop=0)
+        return path
+    import cv2
+
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise InputDataError(f"OpenCV cannot write MP4 to {str(path)!r} (no FFmpeg backend); write a .gif")
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
 
 
 def flow_to_rgb(flow: np.ndarray, max_px: float | None = None) -> np.ndarray:
@@ -61,7 +88,7 @@ def write_plan_artifacts(plan: Plan, out_dir: Path) -> dict[str, str]:
         "tracks": out_dir / "tracks.png",
         "trajectory": out_dir / "trajectory.json",
     }
-    iio.imwrite(paths["video"], plan.video.frames, duration=250, loop=0)
+    write_video(paths["video"], plan.video.frames)
     iio.imwrite(paths["flow"], np.concatenate([flow_to_rgb(f) for f in plan.flow.forward], axis=1))
     iio.imwrite(paths["tracks"], draw_tracks(plan))
     write_json(paths["trajectory"], {

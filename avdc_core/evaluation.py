@@ -16,14 +16,14 @@ import json
 import multiprocessing
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .artifacts import write_json
+from .artifacts import write_json, write_video
 from .errors import InputDataError
 
 
@@ -64,19 +64,6 @@ def episode_spec(spec_data: dict[str, Any], job: EpisodeJob) -> dict[str, Any]:
     return spec
 
 
-def write_mp4(path: Path, frames: Iterable[np.ndarray], fps: float = 20.0) -> None:
-    """RGB frames ``[H, W, 3]`` uint8 as an MP4 (OpenCV's encoder)."""
-    import cv2
-
-    frames = list(frames)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-
-
 def run_episode_job(job: EpisodeJob, options: EvalOptions) -> dict[str, Any]:
     """Build the pipeline for ``job``, run one closed-loop episode and return its record.
 
@@ -100,13 +87,13 @@ def run_episode_job(job: EpisodeJob, options: EvalOptions) -> dict[str, Any]:
 
         def on_plan(index: int, plan: Any) -> None:
             if options.video:
-                write_mp4(media / f"plan_{index:02d}.mp4", plan.video.frames, fps=4)
+                write_video(media / f"plan_{index:02d}.mp4", plan.video.frames, fps=4)
 
         result = run_episode(pipeline.planner, executor, resolved.spec.replan, seed=job.seed,
                              task_text=resolved.spec.task, on_plan=on_plan)
         record.update(result.to_json())
         if options.video and getattr(executor, "frames", None):
-            write_mp4(media / "episode.mp4", executor.frames)
+            write_video(media / "episode.mp4", np.stack(executor.frames), fps=20)
     except Exception as error:  # an episode's failure, recorded; the evaluation goes on
         record.update({"success": False, "end": "error",
                        "error": f"{type(error).__name__}: {error}",

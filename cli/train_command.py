@@ -48,7 +48,7 @@ def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors wr
     from avdc_cli.core_commands import _read_rgb
     from avdc_core import InputDataError, SpecError
     from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
-    from avdc_plugins.generators.video_diffusion.media import write_video
+    from avdc_core.artifacts import write_video
     from pydantic import ValidationError
 
     if not text.strip():
