@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import MissingResourceError, SpecError
 from .interfaces import BuildContext, Component, ComponentConfig
 from .registry import PluginInfo, Registry
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -128,15 +131,20 @@ def read_yaml(path: str | Path) -> Any:
         raise SpecError(f"{path}: invalid YAML: {error}") from error
 
 
+def validate_mapping(data: Any, model: type[ModelT], source: str, what: str) -> ModelT:
+    """``data`` (parsed YAML) as ``model``; a :class:`SpecError` names ``source`` and each bad field."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: {what} must be a mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(f"{source}: invalid {what}\n{format_validation_error(error, '')}") from error
+
+
 def resolve_spec(data: Any, registry: Registry, base_dir: Path = Path("."),
                  source: str = "spec") -> ResolvedSpec:
     """Validate already-parsed spec data against the installed plugins."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{source}: the spec must be a mapping of sections, got {type(data).__name__}")
-    try:
-        spec = PipelineSpec.model_validate(data)
-    except ValidationError as error:
-        raise SpecError(f"{source}: invalid spec\n{format_validation_error(error, '')}") from error
+    spec = validate_mapping(data, PipelineSpec, source, "spec")
     components: dict[str, ResolvedComponent] = {}
     for kind in ("generator", "text_encoder", "flow", "segmenter", "solver", "executor"):
         section: ComponentSpec | None = getattr(spec, kind)

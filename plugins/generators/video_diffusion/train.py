@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from avdc_core import BuildContext, SpecError, TextEncoder
 from avdc_core.datasets import VideoClipDataset
-from avdc_core.spec import ComponentSpec, format_validation_error, read_yaml
+from avdc_core.spec import ComponentSpec, format_validation_error, read_yaml, validate_mapping
 
 from .checkpoint import (
     ModelCard,
@@ -90,13 +90,7 @@ class TrainConfig(_Strict):
 def load_train_config(path: str | Path) -> TrainConfig:
     """Read a training YAML (safe_load); errors name the key, the value and what is valid."""
     path = Path(path)
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: a training config is a mapping, got {type(data).__name__}")
-    try:
-        config = TrainConfig.model_validate(data)
-    except ValidationError as error:
-        raise SpecError(f"{path}: invalid training config\n{format_validation_error(error, '')}") from error
+    config = validate_mapping(read_yaml(path), TrainConfig, str(path), "training config")
     base = path.resolve().parent
     return config.model_copy(update={
         "out_dir": base / config.out_dir,
