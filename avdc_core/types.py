@@ -216,7 +216,6 @@ class SegmentTarget:
 
     name: str
     hints: dict[str, Any] = field(default_factory=dict)
-    whole_scene: bool = False
 
 
 @dataclass(frozen=True)

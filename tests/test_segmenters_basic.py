@@ -216,7 +216,7 @@ class TestWholeScene(SegmenterContract):
         observation.depth[:5] = 0.0
         observation.depth[5:8, :10] = np.nan
         observation.depth[40:, 60:] = np.inf
-        mask = self.make_component().segment(observation, SegmentTarget("scene", whole_scene=True))
+        mask = self.make_component().segment(observation, SegmentTarget("scene"))
         assert mask.count == 48 * 64 - 5 * 64 - 3 * 10 - 8 * 4
 
     def test_far_plane_is_dropped_when_asked(self):
