@@ -31,6 +31,7 @@ def sliding_plane_video(frames: int, shift_m: float = 0.01, depth_m: float = 1.0
         seg[t, 16:32, u0:u0 + 16] = 1  # geom 1 = plate (body 1)
         depth[t, 16:32, u0:u0 + 16] = depth_m
     extras = {"depth": depth, "segmentation": seg, "body_poses": poses,
+              "depth_without_robot": depth, "segmentation_without_robot": seg,
               "geom_body": np.array([0, 1]), "camera": camera}
     return Video(textured_video(frames, height, width).frames, extras)
 
@@ -110,6 +111,46 @@ def test_oracle_video_tracks_stay_on_the_moving_object():
     landed = np.isin(seg[1][v, u], button_geoms)
     assert landed.mean() > 0.8
     assert np.median(np.abs(depth[1][v, u][landed] - predicted[landed])) < 2e-3
+
+
+def test_seeing_through_the_robot_gives_covered_object_pixels_the_object_motion():
+    """Button press: the gripper covers the button at the end of the video. The oracle's renders
+    without the robot show the button there, and sim-flow gives those pixels exactly the
+    projection of the button's true motion; the flow of the visible surfaces gives them the
+    arm's motion instead."""
+    pytest.importorskip("metaworld")
+    from avdc_plugins.executors import metaworld_env  # noqa: F401  (sets MUJOCO_GL)
+    from avdc_plugins.executors.metaworld import MetaWorldExecutor
+    from avdc_plugins.generators.oracle import OracleGenerator
+
+    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner",
+                                                          resolution=(160, 120)), BuildContext())
+    try:
+        observation = executor.reset(seed=0)
+        video = OracleGenerator(OracleGenerator.Config(), BuildContext()).generate(observation, "")
+        button = executor.scene.model.body("button").id
+        robot = executor.scene.robot_geoms
+    finally:
+        executor.close()
+    extras = video.extras
+    seen, hidden = extras["segmentation"], extras["segmentation_without_robot"]
+    assert not np.isin(hidden, robot).any()
+    button_geoms = np.flatnonzero(extras["geom_body"] == button)
+    covered = np.isin(seen, robot) & np.isin(hidden, button_geoms)  # [T, H, W]
+    t = int(np.argmax(covered[:-1].sum(axis=(1, 2))))
+    rows, cols = np.nonzero(covered[t])
+    assert len(rows) >= 10
+    camera, poses = extras["camera"], extras["body_poses"][:, button]
+    points = camera.unproject(np.stack([cols, rows], 1).astype(float),
+                              extras["depth_without_robot"][t][rows, cols])
+    move = poses[t + 1] @ np.linalg.inv(poses[t])
+    expected, _ = camera.project(points @ move[:3, :3].T + move[:3, 3])
+    flow = make_flow().estimate(video)
+    np.testing.assert_allclose(flow.forward[t][rows, cols], expected - np.stack([cols, rows], 1),
+                               atol=1e-6)
+    visible = SimulatorFlow(SimulatorFlow.Config(see_through_robot=False), BuildContext())
+    arm_flow = visible.estimate(video).forward[t][rows, cols]
+    assert np.abs(arm_flow - flow.forward[t][rows, cols]).max() > 0.05
 
 
 def test_video_without_simulator_data_is_rejected():

@@ -29,6 +29,12 @@ from avdc_core.types import Camera, Observation
 SUFFIX = "-v3-goal-observable"
 os.environ.setdefault("MUJOCO_GL", "egl")  # must precede the first `import mujoco` in the process
 
+HIDDEN_GROUP = 5
+"""A geom group that MuJoCo's default visual options do not draw (groups 3-5 are hidden)."""
+
+ROBOT_ROOT_BODY = "hand"
+"""A body of the Sawyer arm: every geom under its root body (the robot's base) is the robot."""
+
 BACKGROUND_DEPTH_M = 10.0
 """Depth beyond this is the far plane (the scene is ~1-3 m away; the far plane ~113 m)."""
 
@@ -88,7 +94,7 @@ class Render:
     """One rendered view: RGB ``[H, W, 3]`` uint8, depth ``[H, W]`` (m, 0 = background) and
     segmentation ``[H, W]`` int32 geom ids (``-1`` = background)."""
 
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     depth: np.ndarray | None
     segmentation: np.ndarray | None
 
@@ -132,6 +138,8 @@ class MetaWorldScene:
         self.geom_names = [self.model.geom(i).name for i in range(self.model.ngeom)]
         self.body_names = [self.model.body(i).name for i in range(self.model.nbody)]
         self.geom_body = np.asarray(self.model.geom_bodyid, dtype=np.int64).copy()
+        root = self.model.body_rootid[self.model.body(ROBOT_ROOT_BODY).id]
+        self.robot_geoms = np.flatnonzero(self.model.body_rootid[self.geom_body] == root)
 
     @property
     def data(self) -> Any:
@@ -150,15 +158,27 @@ class MetaWorldScene:
         return Camera.from_fov(self.width, self.height, fovy, cam_to_world)
 
     def render(self, data: Any = None, depth: bool = True, segmentation: bool = True,
-               camera: str | None = None) -> Render:
+               camera: str | None = None, rgb: bool = True, hide_robot: bool = False) -> Render:
         """Render ``data`` (the live state by default) through the scene's camera (or another
-        camera of the model, by name)."""
+        camera of the model, by name). ``hide_robot``: draw the scene without the Sawyer arm
+        and gripper (``robot_geoms``), as if they were transparent — what lies behind them
+        is seen (simulator-only; no camera can do this); ``rgb=False`` skips the colour pass."""
         data = self.data if data is None else data
         camera_id = self.camera_id if camera is None else self.model.camera(camera).id
+        groups = self.model.geom_group[self.robot_geoms].copy()
+        if hide_robot:  # geom groups only affect drawing, never the physics
+            self.model.geom_group[self.robot_geoms] = HIDDEN_GROUP
+        try:
+            return self._render(data, camera_id, rgb, depth, segmentation)
+        finally:
+            self.model.geom_group[self.robot_geoms] = groups
+
+    def _render(self, data: Any, camera_id: int, rgb: bool, depth: bool, segmentation: bool) -> Render:
         renderer = self.renderer
-        renderer.update_scene(data, camera=camera_id)
-        rgb = renderer.render().copy()
-        depth_m = seg = None
+        colour = depth_m = seg = None
+        if rgb:
+            renderer.update_scene(data, camera=camera_id)
+            colour = renderer.render().copy()
         if depth:
             renderer.enable_depth_rendering()
             renderer.update_scene(data, camera=camera_id)
@@ -172,7 +192,7 @@ class MetaWorldScene:
             renderer.disable_segmentation_rendering()
             is_geom = raw[..., 1] == int(self.mujoco.mjtObj.mjOBJ_GEOM)
             seg = np.where(is_geom, raw[..., 0], -1).astype(np.int32)
-        return Render(rgb, depth_m, seg)
+        return Render(colour, depth_m, seg)
 
     def observation(self, extras: dict[str, Any] | None = None) -> Observation:
         """The live state as an :class:`Observation`; ``extras`` gets the segmentation, the

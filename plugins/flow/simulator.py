@@ -6,20 +6,29 @@ it back to the world, and the camera projects it. Background pixels get zero flo
 is the same from ``t + 1`` to ``t``. Occlusion is not modelled (a point hidden at ``t + 1`` still
 gets the flow of where its surface went), exactly like a perfect tracker of surfaces.
 
+``see_through_robot`` (default on): the flow is computed from renders in which the robot arm and
+gripper are hidden (``depth_without_robot``/``segmentation_without_robot``), so a pixel of the
+object keeps the object's motion while the gripper covers it, instead of following the arm.
+This is the **ceiling of correspondence quality** — the exact motion of every object surface —
+and nothing a real flow estimator can do: from images, an occluded point is invisible. With it
+off, the flow is that of whatever surface is visible (the arm where it covers the object), like
+a perfect flow of the rendered frames.
+
 Needs the per-frame data that ``generator/oracle`` puts in ``Video.extras``: ``depth``,
-``segmentation``, ``body_poses``, ``geom_body`` and ``camera``.
+``segmentation`` (or their ``*_without_robot`` twins), ``body_poses``, ``geom_body``, ``camera``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError
 from avdc_core.interfaces import ComponentConfig, FlowEstimator
 from avdc_core.types import Camera, Flow, Video, invert_rigid
 
-REQUIRED = ("depth", "segmentation", "body_poses", "geom_body", "camera")
+REQUIRED = ("body_poses", "geom_body", "camera")
 
 
 def exact_flow(camera: Camera, depth: np.ndarray, segmentation: np.ndarray,
@@ -48,16 +57,21 @@ class SimulatorFlow(FlowEstimator):
     name = "sim-flow"
 
     class Config(ComponentConfig):
-        pass
+        see_through_robot: bool = Field(
+            default=True, description="flow of the scene without the robot arm (the object keeps its "
+            "exact motion under the gripper); false: flow of the visible surfaces")
 
     def estimate(self, video: Video, backward: bool = True) -> Flow:
-        missing = [key for key in REQUIRED if key not in video.extras]
+        suffix = "_without_robot" if self.config.see_through_robot else ""
+        required = (f"depth{suffix}", f"segmentation{suffix}", *REQUIRED)
+        missing = [key for key in required if key not in video.extras]
         if missing:
             raise InputDataError(f"flow/sim-flow needs a simulator video (generator/oracle); "
                                  f"Video.extras lacks {missing}")
         extras = video.extras
         camera, geom_body = extras["camera"], np.asarray(extras["geom_body"])
-        depth, seg, poses = extras["depth"], extras["segmentation"], extras["body_poses"]
+        depth, seg = extras[f"depth{suffix}"], extras[f"segmentation{suffix}"]
+        poses = extras["body_poses"]
         camera.check_image("video frames", video.frames[0])
         count = video.num_frames - 1
         forward = np.stack([exact_flow(camera, depth[t], seg[t], poses[t], poses[t + 1], geom_body)

@@ -12,7 +12,9 @@ steps the expert on the copy until the task succeeds (or ``max_steps``), then re
 
 ``Video.extras`` carries what exact correspondences (``flow/sim-flow``) need, per frame:
 ``depth [T, H, W]`` (m, 0 = background), ``segmentation [T, H, W]`` (geom ids, -1 background),
-``body_poses [T, nbody, 4, 4]`` (world), plus ``geom_body [ngeom]``, ``camera`` (fixed), and
+``body_poses [T, nbody, 4, 4]`` (world), the same depth and segmentation rendered with the robot
+arm hidden (``depth_without_robot``, ``segmentation_without_robot``: what lies behind the arm,
+which only a simulator can see), plus ``geom_body [ngeom]``, ``camera`` (fixed), and
 ``states [T, S]``, ``frame_steps [T]``, ``expert_steps`` and ``expert_success``.
 """
 
@@ -80,7 +82,7 @@ class OracleGenerator(VideoGenerator):
                                  "use a video generator such as generator/diffusion")
         states, success = expert_rollout(scene, self.config.max_steps, self.config.extra_steps)
         steps = np.linspace(0, len(states) - 1, self.config.num_frames).round().astype(int)
-        frames, depth, segmentation, poses = [], [], [], []
+        frames, depth, segmentation, poses, hidden = [], [], [], [], []
         for index, step in enumerate(steps):
             data = scene.data_from_state(states[step])
             view = scene.render(data)
@@ -88,8 +90,11 @@ class OracleGenerator(VideoGenerator):
             depth.append(view.depth)
             segmentation.append(view.segmentation)
             poses.append(scene.body_poses(data))
+            hidden.append(scene.render(data, rgb=False, hide_robot=True))
         extras = {"depth": np.stack(depth), "segmentation": np.stack(segmentation),
                   "body_poses": np.stack(poses), "geom_body": scene.geom_body,
+                  "depth_without_robot": np.stack([view.depth for view in hidden]),
+                  "segmentation_without_robot": np.stack([view.segmentation for view in hidden]),
                   "camera": observation.camera, "states": np.stack([states[s] for s in steps]),
                   "frame_steps": steps, "expert_steps": len(states) - 1, "expert_success": success}
         return Video(np.stack(frames), extras)
