@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .interfaces import FlowEstimator, PoseSolver, Segmenter, VideoGenerator
 from .spec import PlanningConfig
 from .tracking import sample_mask_pixels, track_points
-from .types import Flow, Observation, Plan, SegmentTarget, Tracks, Video
+from .types import Flow, Mask, Observation, Plan, SegmentTarget, Tracks, Video
 
 FIRST_FLOW_HINT = "first_pair_flow"
 """Key of the hint the planner adds to the segment target: the plan's forward flow from frame 0
 to frame 1, ``[H, W, 2]`` pixels (for segmenters that select moving pixels)."""
+
+
+@runtime_checkable
+class MaskRefinedFlow(Protocol):
+    """A flow estimator that improves its flow on the target once the mask is known (e.g.
+    ``flow/dis-template``); the planner calls :meth:`refine` after segmenting."""
+
+    def refine(self, video: Video, flow: Flow, mask: Mask) -> Flow: ...
 
 
 @dataclass
@@ -49,6 +58,10 @@ class Planner:
         target = replace(target, hints={**target.hints, FIRST_FLOW_HINT: flow.forward[0]})
         mask = self.segmenter.segment(observation, target)
         timings["segment"] = time.perf_counter() - start
+        if isinstance(self.flow, MaskRefinedFlow):
+            start = time.perf_counter()
+            flow = self.flow.refine(video, flow, mask)
+            timings["flow"] += time.perf_counter() - start
         start = time.perf_counter()
         rng = np.random.default_rng(self.config.seed + seed)
         pixels = sample_mask_pixels(mask, observation.valid_depth, self.config.num_points, rng)

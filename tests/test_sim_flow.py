@@ -13,8 +13,8 @@ from avdc_core.types import Camera, Video
 from avdc_plugins.flow.simulator import SimulatorFlow, exact_flow
 
 
-def make_flow() -> SimulatorFlow:
-    return SimulatorFlow(SimulatorFlow.Config(), BuildContext())
+def make_flow(**params) -> SimulatorFlow:
+    return SimulatorFlow(SimulatorFlow.Config(**params), BuildContext())
 
 
 def sliding_plane_video(frames: int, shift_m: float = 0.01, depth_m: float = 1.0) -> Video:
@@ -46,13 +46,32 @@ class TestSimFlow(FlowEstimatorContract):
 
 def test_plate_pixels_move_by_the_projected_shift_and_the_background_stays():
     video = sliding_plane_video(3, shift_m=0.01, depth_m=1.0)
-    flow = make_flow().estimate(video)
+    flow = make_flow(edge_px=0).estimate(video)
     fx = video.extras["camera"].K[0, 0]
     plate = video.extras["segmentation"][0] == 1
     np.testing.assert_allclose(flow.forward[0][plate] - [fx * 0.01, 0.0], 0.0, atol=1e-9)
     np.testing.assert_allclose(flow.forward[0][~plate], 0.0, atol=1e-12)
     plate1 = video.extras["segmentation"][1] == 1
     np.testing.assert_allclose(flow.backward[0][plate1] - [-fx * 0.01, 0.0], 0.0, atol=1e-9)
+
+
+def test_edge_extension_keeps_sub_pixel_edge_tracks_on_the_moving_body():
+    """A track on the plate's last column is carried to a sub-pixel position on the plate's
+    edge; with the flow extended 2 px onto the still wall it keeps moving with the plate, without
+    it the bilinear interpolation with the wall's zero flow makes it lag."""
+    video = sliding_plane_video(4, shift_m=0.0103, depth_m=1.0)
+    fx = video.extras["camera"].K[0, 0]
+    seg = video.extras["segmentation"][0]
+    rows, cols = np.nonzero(seg == 1)
+    edge = np.stack([cols, rows], 1)[cols == cols.max()].astype(float)
+    truth = edge[:, 0] + fx * 0.0103 * 3
+    extended = track_points(make_flow(edge_px=2).estimate(video), edge, None)
+    np.testing.assert_allclose(extended.pixels[-1, :, 0], truth, atol=1e-6)
+    plain = track_points(make_flow(edge_px=0).estimate(video), edge, None)
+    assert np.abs(plain.pixels[-1, :, 0] - truth).min() > 0.1
+    wall = (video.extras["segmentation"][0] == 0)
+    wall[:, cols.min() - 2: cols.max() + 3] = False
+    np.testing.assert_allclose(make_flow(edge_px=2).estimate(video).forward[0][wall], 0.0, atol=1e-9)
 
 
 def test_rotating_body_pixels_land_on_its_projected_points():

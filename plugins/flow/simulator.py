@@ -32,9 +32,14 @@ REQUIRED = ("body_poses", "geom_body", "camera")
 
 
 def exact_flow(camera: Camera, depth: np.ndarray, segmentation: np.ndarray,
-               poses_from: np.ndarray, poses_to: np.ndarray, geom_body: np.ndarray) -> np.ndarray:
+               poses_from: np.ndarray, poses_to: np.ndarray, geom_body: np.ndarray,
+               edge_px: float = 0.0) -> np.ndarray:
     """``[H, W, 2]`` flow of one frame: ``depth``/``segmentation`` are that frame's ``[H, W]``,
-    ``poses_from``/``poses_to`` the body poses ``[nbody, 4, 4]`` at this and the other frame."""
+    ``poses_from``/``poses_to`` the body poses ``[nbody, 4, 4]`` at this and the other frame.
+
+    ``edge_px > 0``: pixels of static surfaces within that distance of a moving body take the
+    flow of its nearest pixel, so that a track interpolating the flow at sub-pixel positions on
+    the body's edge moves with the body instead of being dragged by the still neighbour."""
     height, width = depth.shape
     flow = np.zeros((height, width, 2))
     seen = (segmentation >= 0) & np.isfinite(depth) & (depth > 0)
@@ -48,6 +53,15 @@ def exact_flow(camera: Camera, depth: np.ndarray, segmentation: np.ndarray,
     moved = np.einsum("nij,nj->ni", motion[:, :3, :3], world) + motion[:, :3, 3]
     projected, _ = camera.project(moved)
     flow[rows, cols] = projected - pixels
+    if edge_px > 0:
+        from scipy.ndimage import distance_transform_edt
+
+        still = np.ones((height, width), dtype=bool)
+        still[rows, cols] = np.all(np.isclose(motion, np.eye(4), atol=1e-12), axis=(1, 2))
+        if not still.all():
+            distance, (near_rows, near_cols) = distance_transform_edt(still, return_indices=True)
+            ring = still & (distance <= edge_px)
+            flow[ring] = flow[near_rows[ring], near_cols[ring]]
     return flow
 
 
@@ -60,6 +74,8 @@ class SimulatorFlow(FlowEstimator):
         see_through_robot: bool = Field(
             default=True, description="flow of the scene without the robot arm (the object keeps its "
             "exact motion under the gripper); false: flow of the visible surfaces")
+        edge_px: float = Field(default=0.0, ge=0, description="extend moving bodies' flow this far "
+                               "onto still neighbours (for tracks interpolating at the edges)")
 
     def estimate(self, video: Video, backward: bool = True) -> Flow:
         suffix = "_without_robot" if self.config.see_through_robot else ""
@@ -74,12 +90,13 @@ class SimulatorFlow(FlowEstimator):
         poses = extras["body_poses"]
         camera.check_image("video frames", video.frames[0])
         count = video.num_frames - 1
-        forward = np.stack([exact_flow(camera, depth[t], seg[t], poses[t], poses[t + 1], geom_body)
+        edge = self.config.edge_px
+        forward = np.stack([exact_flow(camera, depth[t], seg[t], poses[t], poses[t + 1], geom_body, edge)
                             for t in range(count)])
         back = None
         if backward:
             back = np.stack([exact_flow(camera, depth[t + 1], seg[t + 1], poses[t + 1], poses[t],
-                                        geom_body) for t in range(count)])
+                                        geom_body, edge) for t in range(count)])
         return Flow(forward, back)
 
 
