@@ -47,8 +47,9 @@ class PlanningConfig(_Strict):
     """How masked pixels become tracked 3D points."""
 
     num_points: int = Field(default=1000, ge=3, description="pixels sampled from the mask")
-    fb_threshold_px: float = Field(default=2.0, gt=0,
-                                   description="forward-backward consistency tolerance (pixels)")
+    fb_threshold_px: float | None = Field(default=2.0, gt=0,
+                                          description="forward-backward consistency tolerance "
+                                          "(pixels); null: no check, no backward flow")
     min_valid_tracks: int = Field(default=0, ge=0,
                                   description="cut the plan before the first frame with fewer valid "
                                   "tracks (occlusion at the end of a video); 0 = never cut")

@@ -158,8 +158,9 @@ def test_executor_reaches_success_from_an_exact_object_trajectory():
 
 
 def test_episode_end_to_end_with_dis_flow_and_se3_solver():
-    """Acceptance: oracle video, real OpenCV DIS flow, exact mask, real se3 solver, real
-    executor and the runner's replanning — one Meta-World episode reaches success."""
+    """Acceptance: oracle video, real OpenCV DIS flow (the DIS spec's flow/dis-template), exact
+    mask, real se3 solver, real executor and the runner's replanning — one Meta-World episode
+    reaches success."""
     pytest.importorskip("avdc_plugins.flow.opencv")
     pytest.importorskip("avdc_plugins.solvers.se3")
     from avdc_core.pipeline import build_pipeline
@@ -169,7 +170,9 @@ def test_episode_end_to_end_with_dis_flow_and_se3_solver():
     from avdc_core.spec import read_yaml, resolve_spec
 
     data = read_yaml(REPO / "specs" / "metaworld-oracle-dis.yaml")
-    data["executor"]["params"].update(task="button-press-topdown", camera="corner")  # 15/15 with DIS
+    # door-close from `corner`: 5/5 seeds with this spec and with plain fine DIS; seed 0 succeeds
+    # in ~114 steps without a replan, far from the 500-step limit
+    data["executor"]["params"].update(task="door-close", camera="corner")
     resolved = resolve_spec(data, Registry.discover(), REPO / "specs")
     pipeline = build_pipeline(resolved)
     try:
@@ -178,4 +181,4 @@ def test_episode_end_to_end_with_dis_flow_and_se3_solver():
     finally:
         pipeline.close()
     assert result.success, result
-    assert result.steps < 500
+    assert result.steps < 300

@@ -74,7 +74,7 @@ class SimulatorFlow(FlowEstimator):
         see_through_robot: bool = Field(
             default=True, description="flow of the scene without the robot arm (the object keeps its "
             "exact motion under the gripper); false: flow of the visible surfaces")
-        edge_px: float = Field(default=0.0, ge=0, description="extend moving bodies' flow this far "
+        edge_px: float = Field(default=2.0, ge=0, description="extend moving bodies' flow this far "
                                "onto still neighbours (for tracks interpolating at the edges)")
 
     def estimate(self, video: Video, backward: bool = True) -> Flow:

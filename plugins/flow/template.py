@@ -38,7 +38,7 @@ class TemplateConfig(ComponentConfig):
     search_px: int = Field(default=48, ge=1, description="search radius of the template (pixels)")
     motion_penalty: float = Field(default=0.5, ge=0, description="added squared difference per "
                                   "pixel of the template and per px² of displacement")
-    win_ratio: float = Field(default=1.0, gt=0, description="the template wins when its error is "
+    win_ratio: float = Field(default=0.7, gt=0, description="the template wins when its error is "
                              "below this times DIS's")
     dilate_px: int = Field(default=2, ge=0, description="the replaced flow covers the mask grown by this")
     min_pixels: int = Field(default=9, ge=1, description="smaller masks keep the DIS flow")
