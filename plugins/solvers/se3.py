@@ -21,9 +21,7 @@ by ``exp(xi) @ G`` against their tracked pixels (the paper's loss), in the frame
 shifts it 1 px sideways costs ``ray_penalty**2`` px² per point. The default is ``0`` because
 real objects do move toward the camera (exact correspondences in Meta-World: 92-94 % success
 without the penalty, 61 % with it); raise it (0.3-1) for noisy tracks on small objects, whose
-depth the reprojection error barely constrains. ``push_ray_penalty`` makes the prior depend on
-the motion: a fit that does not lift the object (a push, a press, a door) is solved again with
-that penalty, while lifted objects keep ``ray_penalty``.
+depth the reprojection error barely constrains.
 
 Plans whose tracks never move raise :class:`~avdc_core.errors.SolveError`; frames where many
 tracks sit still while the fit moves them are reported in ``RigidTrajectory.warnings``.
@@ -65,10 +63,6 @@ class Se3Config(ComponentConfig):
     inlier_threshold_px: float = Field(default=3.0, gt=0, description="final inlier cut (pixels)")
     iterations: int = Field(default=15, ge=1, description="LM iterations per stage (two stages)")
     ray_penalty: float = Field(default=0.0, ge=0, description="weight on motion along the viewing ray")
-    push_ray_penalty: float | None = Field(
-        default=None, ge=0, description="object mode: re-solve with this ray_penalty when the fit "
-        "lifts the points' centroid at most lift_threshold_m (a push; world z is up)")
-    lift_threshold_m: float = Field(default=0.05, gt=0)
     min_points: int = Field(default=6, ge=4, description="fewest valid tracks a frame may have")
     static_px: float = Field(default=0.5, gt=0, description="tracks moving less are 'still'")
 
@@ -90,20 +84,9 @@ class Se3Solver(PoseSolver):
               mode: str = "object") -> RigidTrajectory:
         cfg = self.config
         problem = prepare(points_world, tracks, camera, mode, cfg.min_points)
-        trajectory = self._solve(problem, cfg.ray_penalty)
-        if cfg.push_ray_penalty is not None and mode == "object":
-            centroid = np.asarray(points_world, dtype=np.float64).mean(axis=0)
-            heights = trajectory.transforms[:, 2, :3] @ centroid + trajectory.transforms[:, 2, 3]
-            if heights.max() - heights[0] <= cfg.lift_threshold_m:
-                trajectory = self._solve(problem, cfg.push_ray_penalty)
-        return trajectory
-
-    def _solve(self, problem: SolveProblem, ray_penalty: float) -> RigidTrajectory:
-        cfg = self.config
         frames = problem.num_frames - 1
         masks = np.repeat(problem.valid[1:], 2, axis=0)
-        motions = self._refine(problem, self._initial_guesses(problem), masks, cfg.robust_loss,
-                               ray_penalty)
+        motions = self._refine(problem, self._initial_guesses(problem), masks, cfg.robust_loss)
         errors = self._errors(problem, motions)
         point_costs = _robust_cost(self._torch.as_tensor(errors), cfg.robust_loss, cfg.loss_scale_px)
         costs = np.where(masks, point_costs.numpy(), 0.0).sum(1)
@@ -114,7 +97,7 @@ class Se3Solver(PoseSolver):
             raise SolveError(f"frame {int(short[0]) + 1}: only {int(inliers[short[0]].sum())} of "
                              f"{int(problem.valid[short[0] + 1].sum())} tracks fit a rigid motion "
                              f"within {cfg.inlier_threshold_px} px; need {cfg.min_points}")
-        best = self._refine(problem, best, inliers, "none", ray_penalty)
+        best = self._refine(problem, best, inliers, "none")
         inliers = problem.valid[1:] & (self._errors(problem, best) < cfg.inlier_threshold_px)
         motions_cam = np.concatenate([np.eye(4)[None], best])
         inliers = np.concatenate([problem.valid[:1], inliers])
@@ -152,7 +135,7 @@ class Se3Solver(PoseSolver):
         return np.linalg.norm(pixels - targets, axis=-1)
 
     def _refine(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
-                loss: str, ray_penalty: float) -> np.ndarray:
+                loss: str) -> np.ndarray:
         """Levenberg-Marquardt with IRLS weights (``loss``) for a batch of motions ``[B, 4, 4]``."""
         torch = self._torch
         from pytorch3d.transforms import se3_exp_map
@@ -169,7 +152,7 @@ class Se3Solver(PoseSolver):
         counts = mask.sum(1)
         centroid = (mask[..., None] * points).sum(1) / counts[:, None]  # [B, 3] frame-0 centroid
         ray = centroid / centroid.norm(dim=-1, keepdim=True)
-        ray_scale = ray_penalty * focal.mean() / centroid[:, 2] * counts.sqrt()
+        ray_scale = cfg.ray_penalty * focal.mean() / centroid[:, 2] * counts.sqrt()
 
         def residuals(pose: torch.Tensor) -> tuple[torch.Tensor, ...]:
             """Pixel errors, moved points, ray-penalty residual and moved centroid."""
