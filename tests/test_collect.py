@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("metaworld")
 
-from avdc_plugins.executors import metaworld_env  # noqa: E402,F401  (sets MUJOCO_GL)
 from avdc_core.datasets import find_episodes, read_frame  # noqa: E402
 from avdc_core.errors import SpecError  # noqa: E402
 from avdc_plugins.executors.metaworld_collect import collect_demonstrations  # noqa: E402

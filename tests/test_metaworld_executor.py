@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("metaworld")
 
-from avdc_plugins.executors import metaworld_env  # noqa: E402  (sets MUJOCO_GL before mujoco)
 from avdc_core.errors import SpecError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import ExecutorContract  # noqa: E402

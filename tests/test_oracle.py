@@ -7,21 +7,17 @@ import pytest
 
 pytest.importorskip("metaworld")
 
-from avdc_plugins.executors import metaworld_env  # noqa: E402,F401  (sets MUJOCO_GL)
 from avdc_core.errors import InputDataError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import VideoGeneratorContract, flat_observation  # noqa: E402
-from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
 from avdc_plugins.generators.oracle import OracleGenerator, expert_rollout  # noqa: E402
+from episodes import metaworld_episode  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def button():
-    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner3",
-                                                          resolution=(160, 120)), BuildContext())
-    observation = executor.reset(seed=4)
-    yield executor, observation
-    executor.close()
+    with metaworld_episode("button-press", "corner3", seed=4, resolution=(160, 120)) as episode:
+        yield episode
 
 
 def make_oracle(**params) -> OracleGenerator:
@@ -67,10 +63,7 @@ def test_video_shows_the_expert_succeeding_without_touching_the_live_episode(but
 def test_cloned_rollout_matches_the_live_env_step_for_step():
     """The copy shares the live model (object placement included): the same expert actions on
     the live env give the same states as the cloned rollout."""
-    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner3",
-                                                          resolution=(64, 48)), BuildContext())
-    try:
-        executor.reset(seed=4)
+    with metaworld_episode("button-press", "corner3", seed=4, resolution=(64, 48)) as (executor, _):
         scene = executor.scene
         states, _ = expert_rollout(scene, max_steps=20)
         from avdc_plugins.generators.oracle import expert_policy
@@ -79,8 +72,6 @@ def test_cloned_rollout_matches_the_live_env_step_for_step():
         for step in range(1, len(states)):
             observation, *_ = scene.env.step(policy.get_action(observation))
             np.testing.assert_allclose(scene.state(), states[step], atol=1e-9)
-    finally:
-        executor.close()
 
 
 def test_observation_without_simulator_is_rejected():

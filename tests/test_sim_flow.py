@@ -11,6 +11,7 @@ from avdc_core.testing import FlowEstimatorContract, textured_video
 from avdc_core.tracking import track_points
 from avdc_core.types import Camera, Video
 from avdc_plugins.flow.simulator import SimulatorFlow, exact_flow
+from episodes import metaworld_episode  # noqa: E402
 
 
 def make_flow(**params) -> SimulatorFlow:
@@ -100,18 +101,11 @@ def test_oracle_video_tracks_stay_on_the_moving_object():
     """In a real oracle video, button pixels carried by the exact flow land on button pixels of
     the next frame at the depth the body pose predicts (where the button is not occluded)."""
     pytest.importorskip("metaworld")
-    from avdc_plugins.executors import metaworld_env  # noqa: F401  (sets MUJOCO_GL)
-    from avdc_plugins.executors.metaworld import MetaWorldExecutor
     from avdc_plugins.generators.oracle import OracleGenerator
 
-    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner"),
-                                 BuildContext())
-    try:
-        observation = executor.reset(seed=0)
+    with metaworld_episode("button-press", "corner", seed=0) as (executor, observation):
         video = OracleGenerator(OracleGenerator.Config(), BuildContext()).generate(observation, "")
         button_geoms = np.flatnonzero(executor.scene.geom_body == executor.scene.model.body("button").id)
-    finally:
-        executor.close()
     flow = make_flow().estimate(video)
     seg, depth, poses = (video.extras[k] for k in ("segmentation", "depth", "body_poses"))
     camera, geom_body = video.extras["camera"], video.extras["geom_body"]
@@ -138,19 +132,12 @@ def test_seeing_through_the_robot_gives_covered_object_pixels_the_object_motion(
     projection of the button's true motion; the flow of the visible surfaces gives them the
     arm's motion instead."""
     pytest.importorskip("metaworld")
-    from avdc_plugins.executors import metaworld_env  # noqa: F401  (sets MUJOCO_GL)
-    from avdc_plugins.executors.metaworld import MetaWorldExecutor
     from avdc_plugins.generators.oracle import OracleGenerator
 
-    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="button-press", camera="corner",
-                                                          resolution=(160, 120)), BuildContext())
-    try:
-        observation = executor.reset(seed=0)
+    with metaworld_episode("button-press", "corner", seed=0, resolution=(160, 120)) as (executor, observation):
         video = OracleGenerator(OracleGenerator.Config(), BuildContext()).generate(observation, "")
         button = executor.scene.model.body("button").id
         robot = executor.scene.robot_geoms
-    finally:
-        executor.close()
     extras = video.extras
     seen, hidden = extras["segmentation"], extras["segmentation_without_robot"]
     assert not np.isin(hidden, robot).any()

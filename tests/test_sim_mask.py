@@ -7,22 +7,18 @@ import pytest
 
 pytest.importorskip("metaworld")
 
-from avdc_plugins.executors import metaworld_env  # noqa: E402,F401  (sets MUJOCO_GL)
 from avdc_core.errors import InputDataError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import SegmenterContract, flat_observation  # noqa: E402
 from avdc_core.types import SegmentTarget  # noqa: E402
-from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
 from avdc_plugins.segmenters.simulator import SimulatorMask  # noqa: E402
+from episodes import metaworld_episode  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def door():
-    executor = MetaWorldExecutor(MetaWorldExecutor.Config(task="door-open", camera="corner2"),
-                                 BuildContext())
-    observation = executor.reset(seed=2)
-    yield executor, observation
-    executor.close()
+    with metaworld_episode("door-open", "corner2", seed=2) as episode:
+        yield episode
 
 
 def make_mask(**params) -> SimulatorMask:
