@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field
 
 from avdc_core.interfaces import ComponentConfig
-from avdc_core.types import Commands, RigidTrajectory, transform_points
+from avdc_core.types import Commands, RigidTrajectory
 
 
 class ManipulationConfig(ComponentConfig):
@@ -91,7 +91,8 @@ class ManipulationPlan:
 
 def contact_path(trajectory: RigidTrajectory, contact_point: np.ndarray) -> np.ndarray:
     """``[T, 3]``: the contact point carried through every frame's transform."""
-    return np.stack([transform_points(T, contact_point[None])[0] for T in trajectory.transforms])
+    transforms = trajectory.transforms
+    return transforms[:, :3, :3] @ np.asarray(contact_point, dtype=np.float64) + transforms[:, :3, 3]
 
 
 def choose_mode(path: np.ndarray, config: ManipulationConfig) -> str:
