@@ -8,6 +8,7 @@ Plugin authors need only this package::
 from .errors import (
     AvdcError,
     InputDataError,
+    PlanFailedError,
     MissingResourceError,
     PluginLoadError,
     SolveError,
@@ -44,7 +45,7 @@ from .types import (
 __all__ = [
     "KINDS", "AvdcError", "BuildContext", "Camera", "Commands", "Component", "ComponentConfig",
     "Executor", "Flow", "FlowEstimator", "InputDataError", "Mask", "MissingResourceError",
-    "Observation", "Plan", "PluginLoadError", "PoseSolver", "RigidTrajectory", "SegmentTarget",
+    "Observation", "Plan", "PlanFailedError", "PluginLoadError", "PoseSolver", "RigidTrajectory", "SegmentTarget",
     "Segmenter", "SolveError", "SpecError", "StepReport", "TextEncoder", "Tracks",
     "UnknownComponentError", "Video", "VideoGenerator", "hookimpl",
 ]

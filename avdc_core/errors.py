@@ -44,7 +44,12 @@ class InputDataError(AvdcError):
     exit_code = 6
 
 
-class SolveError(InputDataError):
-    """A pose solve could not produce a trustworthy result (too few points, lost tracks)."""
+class PlanFailedError(InputDataError):
+    """No trustworthy plan can be made from this observation and video (the target is not
+    visible, its tracks are lost or never move). A closed loop may move and look again."""
 
     exit_code = 7
+
+
+class SolveError(PlanFailedError):
+    """A pose solve could not produce a trustworthy result (too few points, lost tracks)."""

@@ -186,6 +186,12 @@ class Executor(Component):
     def execute(self, commands: Commands) -> Iterator[StepReport]:
         """Carry out ``commands``, yielding one report per low-level step."""
 
+    def retreat(self) -> Iterator[StepReport]:
+        """Move out of the camera's view of the target, yielding one report per step; called
+        when no plan could be made (e.g. the hand hides the object) before looking again.
+        The default stays put."""
+        return iter(())
+
     def close(self) -> None:
         """Release simulator or robot resources."""
 

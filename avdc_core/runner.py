@@ -3,22 +3,28 @@
 The paper's rule: if the robot moved less than 1 mm over 15 consecutive steps and the task is
 not done, plan again from the current observation. A plan whose commands run out without
 success also triggers a replan. At most ``max_replans`` replans, at most ``max_steps`` steps.
+
+When no plan can be made (a :class:`~avdc_core.errors.PlanFailedError`: the target is hidden,
+e.g. by the robot's own hand, or its tracks are lost or never move) the attempt counts as a
+replan: the executor retreats out of the camera's view (:meth:`Executor.retreat`) and the loop
+looks again. The reasons are kept in :attr:`EpisodeResult.plan_failures`.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .errors import PlanFailedError
 from .interfaces import Executor
 from .planner import Planner
 from .spec import ReplanConfig
-from .types import Plan
+from .types import Plan, StepReport
 
 
 class StallDetector:
@@ -37,8 +43,9 @@ class StallDetector:
 
 @dataclass
 class EpisodeResult:
-    """How one closed-loop episode ended. ``end`` is ``success``, ``step_limit`` or
-    ``replan_limit``."""
+    """How one closed-loop episode ended. ``end`` is ``success``, ``step_limit``,
+    ``replan_limit`` or ``plan_failed`` (no attempt gave a plan); ``plan_failures`` says why each
+    failed attempt (:class:`~avdc_core.errors.PlanFailedError`) could not plan."""
 
     success: bool
     steps: int
@@ -47,6 +54,7 @@ class EpisodeResult:
     plan_seconds: float
     execute_seconds: float
     plan_residuals_px: list[float] = field(default_factory=list)
+    plan_failures: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,30 +70,45 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
     steps = 0
     plan_seconds = execute_seconds = 0.0
     residuals: list[float] = []
-    for attempt in range(config.max_replans + 1):
-        start = time.perf_counter()
-        plan = planner.plan(observation, text, target, mode=executor.motion_mode,
-                            seed=seed * 1000 + attempt)
-        commands = executor.commands(plan.trajectory, plan.points_world, observation)
-        plan_seconds += time.perf_counter() - start
-        residuals.append(float(np.max(plan.trajectory.residuals_px)))
-        if on_plan is not None:
-            on_plan(attempt, plan)
+    failures: list[str] = []
+
+    def follow(reports: Iterator[StepReport]) -> str | None:
+        """Step through ``reports``: ``success``, ``step_limit``, or ``None`` (done or stalled)."""
+        nonlocal steps
         detector = StallDetector(config.stall_steps, config.stall_mm)
-        start = time.perf_counter()
-        for report in executor.execute(commands):
+        for report in reports:
             steps += 1
             if report.success:
-                execute_seconds += time.perf_counter() - start
-                return EpisodeResult(True, steps, attempt, "success", plan_seconds,
-                                     execute_seconds, residuals)
+                return "success"
             if steps >= config.max_steps:
-                execute_seconds += time.perf_counter() - start
-                return EpisodeResult(False, steps, attempt, "step_limit", plan_seconds,
-                                     execute_seconds, residuals)
+                return "step_limit"
             if detector.update(report.effector_m):
-                break
+                return None
+        return None
+
+    for attempt in range(config.max_replans + 1):
+        start = time.perf_counter()
+        try:
+            plan = planner.plan(observation, text, target, mode=executor.motion_mode,
+                                seed=seed * 1000 + attempt)
+            commands = executor.commands(plan.trajectory, plan.points_world, observation)
+        except PlanFailedError as error:  # nothing to follow: move away and look again
+            plan_seconds += time.perf_counter() - start
+            failures.append(f"plan {attempt}: {error}")
+            reports = executor.retreat()
+        else:
+            plan_seconds += time.perf_counter() - start
+            residuals.append(float(np.max(plan.trajectory.residuals_px)))
+            if on_plan is not None:
+                on_plan(attempt, plan)
+            reports = executor.execute(commands)
+        start = time.perf_counter()
+        end = follow(reports)
         execute_seconds += time.perf_counter() - start
+        if end is not None:
+            return EpisodeResult(end == "success", steps, attempt, end, plan_seconds,
+                                 execute_seconds, residuals, failures)
         observation = executor.observe()
-    return EpisodeResult(False, steps, config.max_replans, "replan_limit", plan_seconds,
-                         execute_seconds, residuals)
+    end = "plan_failed" if len(failures) > config.max_replans else "replan_limit"
+    return EpisodeResult(False, steps, config.max_replans, end, plan_seconds,
+                         execute_seconds, residuals, failures)

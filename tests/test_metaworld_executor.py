@@ -12,15 +12,17 @@ pytest.importorskip("metaworld")
 from avdc_core.errors import SpecError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import ExecutorContract  # noqa: E402
-from avdc_core.types import RigidTrajectory, invert_rigid  # noqa: E402
+from avdc_core.types import Commands, RigidTrajectory, invert_rigid  # noqa: E402
 from avdc_plugins.executors.manipulation import (  # noqa: E402
     ManipulationConfig,
+    Waypoint,
     choose_mode,
     plan_manipulation,
     push_direction,
 )
 from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
 from avdc_plugins.generators.oracle import OracleGenerator  # noqa: E402
+from episodes import metaworld_episode  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,6 +127,27 @@ def test_replan_while_holding_keeps_carrying_without_reopening():
     plan = plan_manipulation(trajectory, contact, config, hand_m=contact + [0, 0, 0.01], holding=True)
     assert plan.mode == "grasp"
     assert all(w.closed for w in plan.waypoints)
+
+
+def test_retreat_takes_an_empty_hand_home_and_lifts_a_held_object():
+    with metaworld_episode("button-press", "corner", seed=0) as (executor, _):
+        env = executor.scene.env
+        home = np.array(env.hand_init_pos, dtype=float)
+        away = home + np.array([0.08, 0.05, -0.05])
+
+        def move_to(mode: str) -> None:
+            list(executor.execute(Commands("subgoals", {"mode": mode, "waypoints": [
+                Waypoint(away, True, 0.01).to_json()]})))
+            assert np.linalg.norm(env.tcp_center - away) < 0.015
+
+        move_to("push")
+        reports = list(executor.retreat())
+        assert np.linalg.norm(reports[-1].effector_m - home) < 0.02
+        move_to("grasp")  # the hand closed in grasp mode: it holds the object
+        reports = list(executor.retreat())
+        lift = reports[-1].effector_m - away
+        assert lift[2] == pytest.approx(executor.config.retreat_lift_m, abs=0.02)
+        assert np.linalg.norm(lift[:2]) < 0.02
 
 
 def _exact_trajectory(video, body: int) -> RigidTrajectory:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from avdc_core import Commands, SegmentTarget, StepReport
+from avdc_core import Commands, PlanFailedError, SegmentTarget, SolveError, StepReport
 from avdc_core.runner import StallDetector, run_episode
 from avdc_core.spec import ReplanConfig
 
@@ -24,6 +24,20 @@ class CountingPlanner:
         self.calls += 1
         return SimpleNamespace(trajectory=SimpleNamespace(residuals_px=np.array([0.0, 0.5])),
                                points_world=np.zeros((1, 3)))
+
+
+class FailingPlanner(CountingPlanner):
+    """Cannot plan its first ``failures`` calls (the target is hidden), then plans normally."""
+
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+
+    def plan(self, observation, text, target, mode="object", seed=0):
+        if self.calls < self.failures:
+            self.calls += 1
+            raise SolveError(f"tracks never move (call {self.calls})")
+        return super().plan(observation, text, target, mode, seed)
 
 
 class PointRobot:
@@ -61,6 +75,13 @@ class PointRobot:
             step += 1
             yield StepReport(step, np.array([self.position_m, 0, 0]),
                              success=abs(self.position_m - self.goal_m) < 1e-6)
+
+    def retreat(self):
+        """Back off 3 cm, one centimetre per step."""
+        self.retreats = getattr(self, "retreats", 0) + 1
+        for _ in range(3):
+            self.position_m -= 0.01
+            yield StepReport(0, np.array([self.position_m, 0, 0]), success=False)
 
 
 def test_stall_detector_fires_after_the_window_without_movement():
@@ -111,3 +132,24 @@ def test_stall_threshold_is_in_millimetres(mm, fires):
     detector = StallDetector(stall_steps=1, stall_mm=mm)
     detector.update(np.zeros(3))
     assert detector.update(np.array([0.001, 0, 0])) is fires
+
+
+def test_failed_plan_retreats_and_counts_as_a_replan():
+    planner, robot = FailingPlanner(failures=2), PointRobot()
+    result = run_episode(planner, robot, ReplanConfig(), seed=0)
+    assert (result.success, result.replans, planner.calls, robot.retreats) == (True, 2, 3, 2)
+    # two retreats of 3 steps each take the robot 6 cm back: 26 steps to the 20 cm goal
+    assert result.steps == 2 * 3 + 26
+    assert result.plan_failures == ["plan 0: tracks never move (call 1)",
+                                    "plan 1: tracks never move (call 2)"]
+
+
+def test_episode_where_no_attempt_can_plan_ends_as_plan_failed():
+    planner, robot = FailingPlanner(failures=100), PointRobot()
+    result = run_episode(planner, robot, ReplanConfig(max_replans=2), seed=0)
+    assert not result.success and result.end == "plan_failed" and planner.calls == 3
+    assert len(result.plan_failures) == 3 and result.plan_residuals_px == []
+
+
+def test_plan_failure_is_an_input_data_error_and_solve_errors_are_plan_failures():
+    assert issubclass(SolveError, PlanFailedError) and SolveError.exit_code == PlanFailedError.exit_code

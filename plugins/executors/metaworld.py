@@ -26,7 +26,7 @@ from avdc_core.errors import InputDataError
 from avdc_core.interfaces import BuildContext, ComponentConfig, Executor
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
 
-from .manipulation import ManipulationConfig, Waypoint, plan_manipulation
+from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_manipulation
 from .metaworld_tasks import TaskObject, default_object, geom_mask, task_text
 
 
@@ -44,6 +44,8 @@ class MetaWorldExecutor(Executor):
         gain: float = Field(default=25.0, gt=0, description="P gain: action = gain * error (m)")
         waypoint_steps: int = Field(default=60, ge=1, description="step budget per waypoint")
         hold_steps: int = Field(default=25, ge=0, description="steps holding the last waypoint")
+        retreat_lift_m: float = Field(default=0.1, ge=0, description="how far a hand holding the object "
+                                      "rises when no plan could be made (an empty hand goes home)")
         manipulation: ManipulationConfig = ManipulationConfig()
         object: TaskObject | None = Field(default=None, description="override the task's object")
         record: bool = Field(default=False, description="keep an RGB frame of every step")
@@ -157,6 +159,18 @@ class MetaWorldExecutor(Executor):
                     reached_at = used
                 if reached_at is not None and used - reached_at >= settle:
                     break
+
+    def retreat(self) -> Iterator[StepReport]:
+        """No plan could be made (the hand may hide the object): an empty hand returns to where
+        it started the episode, a hand holding the object lifts it ``retreat_lift_m``."""
+        env = self._scene().env
+        if self._holding:
+            plan = ManipulationPlan("grasp", env.tcp_center[None].copy(), [Waypoint(
+                env.tcp_center + np.array([0.0, 0.0, self.config.retreat_lift_m]), True, 0.02)])
+        else:
+            plan = ManipulationPlan("push", env.tcp_center[None].copy(),
+                                    [Waypoint(np.array(env.hand_init_pos, dtype=np.float64), False, 0.02)])
+        return self.execute(plan.to_commands())
 
     def _step(self, target: np.ndarray, closed: bool, waypoint: int) -> StepReport | None:
         env = self._scene().env

@@ -16,7 +16,7 @@ segmentation and the depth come from the same render, so border pixels carry the
 from __future__ import annotations
 
 from avdc_core import hookimpl
-from avdc_core.errors import InputDataError
+from avdc_core.errors import InputDataError, PlanFailedError
 from avdc_core.interfaces import ComponentConfig, Segmenter
 from avdc_core.masks import MaskPostprocess, postprocess_mask
 from avdc_core.types import Mask, Observation, SegmentTarget
@@ -62,7 +62,7 @@ class SimulatorMask(Segmenter):
                            extras["body_names"], wanted.bodies, wanted.geoms,
                            f"segmenter/sim-mask ({task})")
         if not pixels.any():
-            raise InputDataError(
+            raise PlanFailedError(
                 f"segmenter/sim-mask: the object of task {task!r} (bodies {list(wanted.bodies)}, "
                 f"geoms {list(wanted.geoms)}) is not visible from camera "
                 f"{extras.get('camera_name', '?')!r}: the mask is empty")

@@ -1,0 +1,131 @@
+"""Object tracking on real Meta-World plans: a flow plugin against exact correspondences.
+
+For each task x camera x seed, the first plan of an episode is made from an oracle video with
+the flow and solver of ``--spec`` (e.g. ``dis-template`` + ``se3-pytorch3d``) and compared with
+the truth: the tracked body's real motion in the simulator and ``flow/sim-flow``'s exact
+correspondences (seen through the robot). Reported per cell:
+
+* ``track p50/p90 px``: error of the object's tracks at the plan's last frame against the
+  exact tracks of the same points, over the points the tested flow still tracks;
+* ``lost %``: share of the points the tested flow marks invalid by the last frame;
+* ``contact mm``: the largest distance, over the plan's frames, between the contact point
+  (the executor's grasp/push point) carried by the plan and by the body's true motion;
+* ``mode``: the grasp/push choice, from the plan vs from the true motion.
+
+Failures of the tested plan (e.g. a SolveError) are listed, not hidden. This isolates the flow's
+effect on the plan from the controller and the episode's later replans: one oracle video per
+cell, seconds per cell instead of a whole episode.
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_metaworld_tracking.py --spec specs/metaworld-oracle-dis.yaml``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from avdc_core.pipeline import build_pipeline  # noqa: E402
+from avdc_core.registry import Registry  # noqa: E402
+from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
+from avdc_core.types import invert_rigid  # noqa: E402
+from avdc_plugins.executors.manipulation import choose_mode, contact_path  # noqa: E402
+from avdc_plugins.executors.metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
+
+
+def build(spec: dict, task: str, camera: str, flow: dict | None = None):
+    spec = json.loads(json.dumps(spec))
+    spec["executor"]["params"] = {**spec["executor"].get("params", {}), "task": task, "camera": camera}
+    if flow is not None:
+        spec["flow"] = flow
+        spec["planning"] = {**spec.get("planning", {}), "fb_threshold_px": None, "min_valid_tracks": 0}
+        spec["solver"] = {"plugin": "se3-pytorch3d"}
+    return build_pipeline(resolve_spec(spec, Registry.discover(), source=f"{task}/{camera}"))
+
+
+def true_motion(video, observation, body: str) -> np.ndarray:
+    """``[T, 4, 4]`` world motion of ``body`` from frame 0, from the oracle's simulator poses."""
+    poses = video.extras["body_poses"][:, observation.extras["body_names"].index(body)]
+    return poses @ invert_rigid(poses[0])
+
+
+def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
+    """One cell: the tested plan and the truth for one oracle video."""
+    tested, exact = build(spec, task, camera), build(spec, task, camera, {"plugin": "sim-flow"})
+    try:
+        executor = tested.require_executor()
+        observation = executor.reset(seed)
+        text, target = executor.task_text(), executor.segment_target()
+        video = tested.planner.generator.generate(observation, text, seed=seed)
+        reference = exact.planner.plan_from_video(observation, video, text, target)
+        truth_motion = true_motion(video, observation, executor.object.bodies[0])
+        start = time.perf_counter()
+        try:
+            plan = tested.planner.plan_from_video(observation, video, text, target)
+        except Exception as error:  # a failing plan is a result of this benchmark
+            return {"error": f"{type(error).__name__}: {error}"}
+        seconds = time.perf_counter() - start
+        last = len(plan.tracks.pixels) - 1
+        valid = plan.tracks.valid[last]
+        errors = np.linalg.norm(plan.tracks.pixels[last] - reference.tracks.pixels[last], axis=1)[valid]
+        contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
+        ours = contact_path(plan.trajectory, contact)
+        truth = (truth_motion[:, :3, :3] @ contact + truth_motion[:, :3, 3])[: len(ours)]
+        config = executor.config.manipulation
+        return {"p50": float(np.median(errors)) if len(errors) else float("nan"),
+                "p90": float(np.percentile(errors, 90)) if len(errors) else float("nan"),
+                "lost": float(1 - plan.tracks.valid[last].mean()),
+                "frames": f"{len(ours)}/{len(reference.tracks.pixels)}",
+                "contact_mm": float(np.linalg.norm(ours - truth, axis=1).max() * 1000),
+                "mode": f"{choose_mode(ours, config)}/{choose_mode(truth, config)}",
+                "seconds": seconds}
+    finally:
+        tested.close()
+        exact.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", default="specs/metaworld-oracle-dis.yaml")
+    parser.add_argument("--tasks", default=",".join(PAPER_TASKS))
+    parser.add_argument("--cameras", default=",".join(PAPER_CAMERAS))
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    spec = read_yaml(args.spec)
+    print(f"{args.spec}: flow {spec['flow']}, solver {spec['solver']}, first plan, seeds 0..{args.seeds - 1}")
+    print(f"{'task':22s} {'camera':8s} seed  p50 px  p90 px  lost %  frames  contact mm  mode (ours/exact)")
+    rows = []
+    for task in args.tasks.split(","):
+        for camera in args.cameras.split(","):
+            for seed in range(args.seeds):
+                row = {"task": task, "camera": camera, "seed": seed, **measure(spec, task, camera, seed)}
+                rows.append(row)
+                if "error" in row:
+                    print(f"{task:22s} {camera:8s} {seed:4d}  FAILED {row['error'][:90]}")
+                    continue
+                print(f"{task:22s} {camera:8s} {seed:4d} {row['p50']:7.1f} {row['p90']:7.1f} "
+                      f"{100 * row['lost']:7.0f} {row['frames']:>7s} {row['contact_mm']:11.0f}  {row['mode']}")
+    solved = [row for row in rows if "error" not in row]
+    contact = np.array([row["contact_mm"] for row in solved])
+    print(f"failed plans {len(rows) - len(solved)}/{len(rows)}; contact error median "
+          f"{np.median(contact):.0f} mm, p90 {np.percentile(contact, 90):.0f} mm, "
+          f"under 20 mm {np.mean(contact < 20) * 100:.0f} %; mean plan time "
+          f"{np.mean([row['seconds'] for row in solved]):.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
