@@ -118,11 +118,18 @@ def main() -> None:
                 print(f"{task:22s} {camera:8s} {seed:4d} {row['p50']:7.1f} {row['p90']:7.1f} "
                       f"{100 * row['lost']:7.0f} {row['frames']:>7s} {row['contact_mm']:11.0f}  {row['mode']}")
     solved = [row for row in rows if "error" not in row]
+    if not solved:
+        print(f"every plan failed ({len(rows)})")
+        return
     contact = np.array([row["contact_mm"] for row in solved])
-    print(f"failed plans {len(rows) - len(solved)}/{len(rows)}; contact error median "
+    agree = sum(len(set(row["mode"].split("/"))) == 1 for row in solved)
+    print(f"failed plans {len(rows) - len(solved)}/{len(rows)}; over the others (medians of the cells): "
+          f"track p50 {np.nanmedian([row['p50'] for row in solved]):.1f} px, "
+          f"p90 {np.nanmedian([row['p90'] for row in solved]):.1f} px; lost "
+          f"{100 * np.mean([row['lost'] for row in solved]):.0f} % (mean); contact error median "
           f"{np.median(contact):.0f} mm, p90 {np.percentile(contact, 90):.0f} mm, "
-          f"under 20 mm {np.mean(contact < 20) * 100:.0f} %; mean plan time "
-          f"{np.mean([row['seconds'] for row in solved]):.2f} s")
+          f"under 20 mm {np.mean(contact < 20) * 100:.0f} %; mode right {agree}/{len(solved)}; "
+          f"mean plan time {np.mean([row['seconds'] for row in solved]):.2f} s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -10,8 +10,8 @@ from avdc_core.testing import FlowEstimatorContract, textured_video
 from avdc_plugins.flow.opencv import OpenCvDis, OpenCvFarneback
 
 
-def dis(preset: str = "medium") -> OpenCvDis:
-    return OpenCvDis(OpenCvDis.Config(preset=preset), BuildContext())
+def dis(preset: str = "medium", upsample: int = 1) -> OpenCvDis:
+    return OpenCvDis(OpenCvDis.Config(preset=preset, upsample=upsample), BuildContext())
 
 
 class TestOpenCvDis(FlowEstimatorContract):
@@ -36,6 +36,7 @@ def box_video():
 @pytest.mark.parametrize("make, scene_px, object_px", [
     (lambda: dis("medium"), 0.1, 1.2),
     (lambda: dis("fine"), 0.05, 0.5),
+    (lambda: dis("fine", upsample=2), 0.05, 0.5),
     (lambda: OpenCvFarneback(OpenCvFarneback.Config(), BuildContext()), 0.1, 1.0),
 ])
 def test_flow_matches_the_exact_flow_of_a_moving_box(box_video, make, scene_px, object_px):
@@ -53,10 +54,11 @@ def test_fine_preset_beats_medium_on_the_moving_object(box_video):
     assert errors[1] < errors[0]
 
 
-@pytest.mark.parametrize("preset", ["ultrafast", "fast", "medium", "fine"])
-def test_forward_and_backward_flow_of_a_shift_are_opposite(preset):
+@pytest.mark.parametrize("preset, upsample", [("ultrafast", 1), ("fast", 1), ("medium", 1), ("fine", 1),
+                                              ("medium", 2), ("fine", 3)])
+def test_forward_and_backward_flow_of_a_shift_are_opposite(preset, upsample):
     video = textured_video(frames=3, height=64, width=96, shift_px=2)
-    flow = dis(preset).estimate(video, backward=True)
+    flow = dis(preset, upsample).estimate(video, backward=True)
     inner = (slice(None), slice(8, -8), slice(8, -8))
     np.testing.assert_allclose(np.median(flow.forward[inner], axis=(1, 2)), [[2, 0]] * 2, atol=0.25)
     np.testing.assert_allclose(np.median(flow.backward[inner], axis=(1, 2)), [[-2, 0]] * 2, atol=0.25)
