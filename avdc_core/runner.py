@@ -66,7 +66,6 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
     """Run one episode; ``on_plan(index, plan)`` is called after every planning pass."""
     observation = executor.reset(seed)
     text = task_text or executor.task_text()
-    target = executor.segment_target()
     steps = 0
     plan_seconds = execute_seconds = 0.0
     residuals: list[float] = []
@@ -89,7 +88,7 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
     for attempt in range(config.max_replans + 1):
         start = time.perf_counter()
         try:
-            plan = planner.plan(observation, text, target, mode=executor.motion_mode,
+            plan = planner.plan(observation, text, executor.segment_target(), mode=executor.motion_mode,
                                 seed=seed * 1000 + attempt)
             commands = executor.commands(plan.trajectory, plan.points_world, observation)
         except PlanFailedError as error:  # nothing to follow: move away and look again

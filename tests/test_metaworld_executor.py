@@ -21,6 +21,7 @@ from avdc_plugins.executors.manipulation import (  # noqa: E402
     push_direction,
 )
 from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
+from avdc_plugins.executors.metaworld_tasks import FINGER_BODIES  # noqa: E402
 from avdc_plugins.generators.oracle import OracleGenerator  # noqa: E402
 from episodes import metaworld_episode  # noqa: E402
 
@@ -143,7 +144,8 @@ def test_retreat_takes_an_empty_hand_home_and_lifts_a_held_object():
         move_to("push")
         reports = list(executor.retreat())
         assert np.linalg.norm(reports[-1].effector_m - home) < 0.02
-        move_to("grasp")  # the hand closed in grasp mode: it holds the object
+        move_to("grasp")  # the hand closed in grasp mode, on nothing: it keeps closed
+        assert not executor.holds_something() and "holding_bodies" not in executor.segment_target().hints
         reports = list(executor.retreat())
         lift = reports[-1].effector_m - away
         assert lift[2] == pytest.approx(executor.config.retreat_lift_m, abs=0.02)
@@ -156,6 +158,13 @@ def _exact_trajectory(video, body: int) -> RigidTrajectory:
     return RigidTrajectory(transforms, np.ones((len(poses), 1), bool), np.zeros(len(poses)))
 
 
+def _body_points(executor, observation, body: int) -> np.ndarray:
+    """World points ``[N, 3]`` of the pixels that see ``body`` in ``observation``."""
+    seg = observation.extras["segmentation"]
+    rows, cols = np.nonzero(np.isin(seg, np.flatnonzero(executor.scene.geom_body == body)))
+    return observation.camera.unproject(np.stack([cols, rows], 1).astype(float), observation.depth[rows, cols])
+
+
 def test_executor_reaches_success_from_an_exact_object_trajectory():
     """Ground truth in, success out: the button's true motion in the oracle video drives the
     push primitive and the controller to the task's success flag."""
@@ -165,16 +174,35 @@ def test_executor_reaches_success_from_an_exact_object_trajectory():
         observation = executor.reset(seed=3)
         video = oracle.generate(observation, executor.task_text())
         body = executor.scene.model.body("button").id
-        seg = observation.extras["segmentation"]
-        rows, cols = np.nonzero(np.isin(seg, np.flatnonzero(executor.scene.geom_body == body)))
-        points = observation.camera.unproject(np.stack([cols, rows], 1).astype(float),
-                                              observation.depth[rows, cols])
+        points = _body_points(executor, observation, body)
         commands = executor.commands(_exact_trajectory(video, body), points, observation)
         assert commands.data["mode"] == "push"
         reports = list(executor.execute(commands))
         assert reports[-1].success
         assert len(reports) < 200
         assert [r.step for r in reports] == list(range(1, len(reports) + 1))
+    finally:
+        executor.close()
+
+
+def test_a_grasped_ball_is_held_and_its_target_names_the_fingers():
+    """The ball's true motion drives a real grasp; once the hand has closed on the ball the
+    gripper's finger distance says so, and the segment target names the fingers."""
+    executor = make_executor("basketball", "corner")
+    oracle = OracleGenerator(OracleGenerator.Config(), BuildContext())
+    try:
+        observation = executor.reset(seed=0)
+        assert "holding_bodies" not in executor.segment_target().hints
+        video = oracle.generate(observation, executor.task_text())
+        body = executor.scene.model.body("basketball").id
+        points = _body_points(executor, observation, body)
+        commands = executor.commands(_exact_trajectory(video, body), points, observation)
+        assert commands.data["mode"] == "grasp"
+        for report in executor.execute(commands):
+            if report.info["waypoint"] == 3:  # the first carrying waypoint, after the close
+                break
+        assert executor.holds_something()
+        assert executor.segment_target().hints["holding_bodies"] == list(FINGER_BODIES)
     finally:
         executor.close()
 

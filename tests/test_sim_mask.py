@@ -7,10 +7,11 @@ import pytest
 
 pytest.importorskip("metaworld")
 
-from avdc_core.errors import InputDataError  # noqa: E402
+from avdc_core.errors import InputDataError, PlanFailedError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import SegmenterContract, flat_observation  # noqa: E402
 from avdc_core.types import SegmentTarget  # noqa: E402
+from avdc_plugins.executors.metaworld_tasks import FINGER_BODIES  # noqa: E402
 from avdc_plugins.segmenters.simulator import SimulatorMask  # noqa: E402
 from episodes import metaworld_episode  # noqa: E402
 
@@ -73,10 +74,26 @@ def test_invisible_object_is_a_clear_error_naming_task_and_camera(door):
         observation.extras["segmentation"] >= 0]]))
     hidden = next(name for index, name in enumerate(scene.body_names) if name and index not in seen)
     segmenter = make_mask(objects={"door-open": {"bodies": [hidden]}})
-    with pytest.raises(InputDataError, match="door-open.*camera 'corner2'.*empty"):
+    with pytest.raises(PlanFailedError, match="door-open.*camera 'corner2'.*empty"):
         segmenter.segment(observation, executor.segment_target())
 
 
 def test_observation_without_simulator_data_is_rejected():
     with pytest.raises(InputDataError, match="extras lacks"):
         make_mask().segment(flat_observation(), SegmentTarget("door-open"))
+
+
+def test_fingers_join_the_mask_only_while_the_hand_holds_the_object_and_when_asked(door):
+    executor, observation = door
+    scene = executor.scene
+    fingers = np.isin(observation.extras["segmentation"], np.flatnonzero(np.isin(
+        scene.geom_body, [scene.model.body(name).id for name in FINGER_BODIES])))
+    assert fingers.sum() > 20
+    empty_hand = executor.segment_target()
+    assert "holding_bodies" not in empty_hand.hints
+    held = SegmentTarget(empty_hand.name, hints={**empty_hand.hints, "holding_bodies": list(FINGER_BODIES)})
+    door_only = make_mask().segment(observation, held)
+    with_fingers = make_mask(add_holding_fingers=True).segment(observation, held)
+    np.testing.assert_array_equal(with_fingers.pixels, door_only.pixels | fingers)
+    np.testing.assert_array_equal(make_mask(add_holding_fingers=True).segment(observation, empty_hand).pixels,
+                                  door_only.pixels)

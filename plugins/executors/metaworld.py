@@ -27,7 +27,13 @@ from avdc_core.interfaces import BuildContext, ComponentConfig, Executor
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
 
 from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_manipulation
-from .metaworld_tasks import TaskObject, default_object, geom_mask, task_text
+from .metaworld_tasks import FINGER_BODIES, TaskObject, default_object, geom_mask, task_text
+
+
+HELD_OPENING = 0.33
+"""Normalised finger distance above which a closed Sawyer gripper holds something: closed on
+nothing it reads 0.297 (measured); on the assembly wrench 0.48, the basketball 0.63 — but on the
+small shelf-place block also ~0.30, which it cannot tell from an empty hand."""
 
 
 class MetaWorldExecutor(Executor):
@@ -90,8 +96,17 @@ class MetaWorldExecutor(Executor):
         return task_text(self.task)
 
     def segment_target(self) -> SegmentTarget:
-        return SegmentTarget(self.task, hints={"task": self.task, "bodies": list(self.object.bodies),
-                                               "geoms": list(self.object.geoms)})
+        """The task's object by name; while the hand holds something, ``holding_bodies`` names
+        the gripper's fingers, which then move with it (``segmenter/sim-mask`` can add them)."""
+        hints = {"task": self.task, "bodies": list(self.object.bodies), "geoms": list(self.object.geoms)}
+        if self.holds_something():
+            hints["holding_bodies"] = list(FINGER_BODIES)
+        return SegmentTarget(self.task, hints=hints)
+
+    def holds_something(self) -> bool:
+        """The hand closed in a grasp and its fingers stopped apart (Meta-World's normalised
+        finger distance above ``HELD_OPENING``), as a real gripper's width would tell."""
+        return self._holding and float(self._scene().env._get_obs()[3]) > HELD_OPENING
 
     @property
     def steps(self) -> int:

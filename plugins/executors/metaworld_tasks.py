@@ -34,6 +34,9 @@ PAPER_TASKS = ("door-open", "door-close", "basketball", "shelf-place", "button-p
 
 PAPER_CAMERAS = ("corner", "corner2", "corner3")
 
+FINGER_BODIES = ("rightclaw", "rightpad", "leftclaw", "leftpad")
+"""The Sawyer gripper's fingers: a held object moves rigidly with them."""
+
 DEFAULT_OBJECTS: dict[str, TaskObject] = {
     "door-open": TaskObject(bodies=("door_link",), grasp_geoms=("handle",)),
     "door-close": TaskObject(bodies=("door_link",)),

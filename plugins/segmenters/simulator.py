@@ -11,9 +11,16 @@ names come from, first match wins:
 Needs an observation from ``executor/metaworld`` (``extras``: ``segmentation``, ``geom_names``,
 ``body_names``, ``geom_body``). ``postprocess`` (``avdc_core.masks``) is off by default: the
 segmentation and the depth come from the same render, so border pixels carry the object's depth.
+
+``add_holding_fingers`` (off by default): while the executor reports the object held (the hint
+``holding_bodies``), the mask also covers the gripper's fingers. A held object is mostly hidden
+by them, so a real tracker has little of it left to follow, but they move with it as one rigid
+body. Leave it off with ``flow/sim-flow``, which sees through the robot.
 """
 
 from __future__ import annotations
+
+from pydantic import Field
 
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError, PlanFailedError
@@ -34,6 +41,9 @@ class SimulatorMask(Segmenter):
     class Config(ComponentConfig):
         objects: dict[str, TaskObject] = {}
         postprocess: MaskPostprocess = MaskPostprocess()
+        add_holding_fingers: bool = Field(
+            default=False, description="while the hand holds the object (the executor's hint "
+            "holding_bodies), mask the fingers too: they hide the object and move with it")
 
     def names(self, target: SegmentTarget) -> TaskObject:
         """The bodies/geoms that make up ``target``."""
@@ -58,9 +68,11 @@ class SimulatorMask(Segmenter):
                                  f"executor (executor/metaworld); Observation.extras lacks {missing}")
         wanted = self.names(target)
         task = target.hints.get("task", target.name)
+        bodies = wanted.bodies
+        if self.config.add_holding_fingers:
+            bodies += tuple(target.hints.get("holding_bodies", ()))
         pixels = geom_mask(extras["segmentation"], extras["geom_names"], extras["geom_body"],
-                           extras["body_names"], wanted.bodies, wanted.geoms,
-                           f"segmenter/sim-mask ({task})")
+                           extras["body_names"], bodies, wanted.geoms, f"segmenter/sim-mask ({task})")
         if not pixels.any():
             raise PlanFailedError(
                 f"segmenter/sim-mask: the object of task {task!r} (bodies {list(wanted.bodies)}, "
