@@ -8,8 +8,8 @@ Plugin authors need only this package::
 from .errors import (
     AvdcError,
     InputDataError,
-    PlanFailedError,
     MissingResourceError,
+    PlanFailedError,
     PluginLoadError,
     SolveError,
     SpecError,
@@ -45,7 +45,7 @@ from .types import (
 __all__ = [
     "KINDS", "AvdcError", "BuildContext", "Camera", "Commands", "Component", "ComponentConfig",
     "Executor", "Flow", "FlowEstimator", "InputDataError", "Mask", "MissingResourceError",
-    "Observation", "Plan", "PlanFailedError", "PluginLoadError", "PoseSolver", "RigidTrajectory", "SegmentTarget",
-    "Segmenter", "SolveError", "SpecError", "StepReport", "TextEncoder", "Tracks",
+    "Observation", "Plan", "PlanFailedError", "PluginLoadError", "PoseSolver", "RigidTrajectory",
+    "SegmentTarget", "Segmenter", "SolveError", "SpecError", "StepReport", "TextEncoder", "Tracks",
     "UnknownComponentError", "Video", "VideoGenerator", "hookimpl",
 ]

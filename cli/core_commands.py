@@ -75,6 +75,8 @@ def run(ctx: typer.Context, spec: SpecArg = None,
             typer.echo(f"episode {seed + episode}: {result.end} after {result.steps} steps, "
                        f"{result.replans} replan(s); plan {result.plan_seconds:.2f}s, "
                        f"execute {result.execute_seconds:.2f}s")
+            for failure in result.plan_failures:
+                typer.echo(f"  could not plan: {failure}")
     finally:
         pipeline.close()
     typer.echo(f"success {successes}/{episodes}; results and plan artifacts in {out}/")

@@ -162,7 +162,8 @@ def _body_points(executor, observation, body: int) -> np.ndarray:
     """World points ``[N, 3]`` of the pixels that see ``body`` in ``observation``."""
     seg = observation.extras["segmentation"]
     rows, cols = np.nonzero(np.isin(seg, np.flatnonzero(executor.scene.geom_body == body)))
-    return observation.camera.unproject(np.stack([cols, rows], 1).astype(float), observation.depth[rows, cols])
+    pixels = np.stack([cols, rows], 1).astype(float)
+    return observation.camera.unproject(pixels, observation.depth[rows, cols])
 
 
 def test_executor_reaches_success_from_an_exact_object_trajectory():
