@@ -30,10 +30,10 @@ from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_m
 from .metaworld_tasks import FINGER_BODIES, TaskObject, default_object, geom_mask, task_text
 
 
-HELD_OPENING = 0.33
-"""Normalised finger distance above which a closed Sawyer gripper holds something: closed on
-nothing it reads 0.297 (measured); on the assembly wrench 0.48, the basketball 0.63 — but on the
-small shelf-place block also ~0.30, which it cannot tell from an empty hand."""
+HELD_OPENING_M = 0.033
+"""Distance between the Sawyer's claws above which a closed gripper holds something: closed on
+nothing it is 0.0297 m (measured); on the assembly wrench 0.048 m, the basketball 0.063 m — but
+on the small shelf-place block also ~0.030 m, which it cannot tell from an empty hand."""
 
 
 class MetaWorldExecutor(Executor):
@@ -104,9 +104,11 @@ class MetaWorldExecutor(Executor):
         return SegmentTarget(self.task, hints=hints)
 
     def holds_something(self) -> bool:
-        """The hand closed in a grasp and its fingers stopped apart (Meta-World's normalised
-        finger distance above ``HELD_OPENING``), as a real gripper's width would tell."""
-        return self._holding and float(self._scene().env._get_obs()[3]) > HELD_OPENING
+        """The hand closed in a grasp and its claws stopped more than ``HELD_OPENING_M`` apart,
+        as a real gripper's width would tell."""
+        data = self._scene().env.data
+        opening = np.linalg.norm(data.body("rightclaw").xpos - data.body("leftclaw").xpos)
+        return self._holding and float(opening) > HELD_OPENING_M
 
     @property
     def steps(self) -> int:
