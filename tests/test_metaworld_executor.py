@@ -130,7 +130,7 @@ def test_replan_while_holding_keeps_carrying_without_reopening():
     assert all(w.closed for w in plan.waypoints)
 
 
-def test_retreat_takes_an_empty_hand_home_and_lifts_a_held_object():
+def test_retreat_takes_an_empty_hand_home_and_lifts_a_hand_closed_in_a_grasp():
     with metaworld_episode("button-press", "corner", seed=0) as (executor, _):
         env = executor.scene.env
         home = np.array(env.hand_init_pos, dtype=float)

@@ -48,6 +48,7 @@ class PointRobot:
         self.plan_length_m = plan_length_m
         self.position_m = 0.0
         self.plans = 0
+        self.retreats = 0
 
     def reset(self, seed):
         self.position_m = 0.0
@@ -78,7 +79,7 @@ class PointRobot:
 
     def retreat(self):
         """Back off 3 cm, one centimetre per step."""
-        self.retreats = getattr(self, "retreats", 0) + 1
+        self.retreats += 1
         for _ in range(3):
             self.position_m -= 0.01
             yield StepReport(0, np.array([self.position_m, 0, 0]), success=False)
