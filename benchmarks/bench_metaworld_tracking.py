@@ -36,7 +36,7 @@ from avdc_core.errors import PlanFailedError  # noqa: E402
 from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
-from avdc_core.types import invert_rigid  # noqa: E402
+from avdc_core.types import RigidTrajectory, invert_rigid  # noqa: E402
 from avdc_plugins.executors.manipulation import choose_mode, contact_path  # noqa: E402
 from avdc_plugins.executors.metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 
@@ -45,19 +45,21 @@ def build(spec: dict, task: str, camera: str, exact: bool = False):
     """The spec's pipeline on ``task``/``camera``; ``exact``: planning only, with sim-flow's
     exact tracks instead of the spec's flow (no executor)."""
     spec = json.loads(json.dumps(spec))
-    spec["executor"]["params"] = {**spec["executor"].get("params", {}), "task": task, "camera": camera}
     if exact:
         del spec["executor"]
         spec["flow"] = {"plugin": "sim-flow"}
         spec["planning"] = {**spec.get("planning", {}), "fb_threshold_px": None, "min_valid_tracks": 0}
         spec["solver"] = {"plugin": "se3-pytorch3d"}
+    else:
+        spec["executor"]["params"] = {**spec["executor"].get("params", {}), "task": task, "camera": camera}
     return build_pipeline(resolve_spec(spec, Registry.discover(), source=f"{task}/{camera}"))
 
 
-def true_motion(video, observation, body: str) -> np.ndarray:
-    """``[T, 4, 4]`` world motion of ``body`` from frame 0, from the oracle's simulator poses."""
+def true_motion(video, observation, body: str) -> RigidTrajectory:
+    """The world motion of ``body`` from frame 0, from the oracle's simulator poses."""
     poses = video.extras["body_poses"][:, observation.extras["body_names"].index(body)]
-    return poses @ invert_rigid(poses[0])
+    frames = len(poses)
+    return RigidTrajectory(poses @ invert_rigid(poses[0]), np.ones((frames, 1), bool), np.zeros(frames))
 
 
 def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
@@ -81,7 +83,7 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         errors = np.linalg.norm(plan.tracks.pixels[last] - reference.tracks.pixels[last], axis=1)[valid]
         contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
         ours = contact_path(plan.trajectory, contact)
-        truth = (truth_motion[:, :3, :3] @ contact + truth_motion[:, :3, 3])[: len(ours)]
+        truth = contact_path(truth_motion, contact)[: len(ours)]
         config = executor.config.manipulation
         return {"p50": float(np.median(errors)) if len(errors) else float("nan"),
                 "p90": float(np.percentile(errors, 90)) if len(errors) else float("nan"),

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from avdc_core import Commands, PlanFailedError, SegmentTarget, SolveError, StepReport
+from avdc_core import Commands, InputDataError, PlanFailedError, SegmentTarget, SolveError, StepReport
 from avdc_core.runner import StallDetector, run_episode
 from avdc_core.spec import ReplanConfig
 
@@ -153,4 +153,5 @@ def test_episode_where_no_attempt_can_plan_ends_as_plan_failed():
 
 
 def test_plan_failure_is_an_input_data_error_and_solve_errors_are_plan_failures():
+    assert issubclass(PlanFailedError, InputDataError)
     assert issubclass(SolveError, PlanFailedError) and SolveError.exit_code == PlanFailedError.exit_code

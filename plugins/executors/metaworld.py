@@ -106,9 +106,11 @@ class MetaWorldExecutor(Executor):
     def holds_something(self) -> bool:
         """The hand closed in a grasp and its claws stopped more than ``HELD_OPENING_M`` apart,
         as a real gripper's width would tell."""
+        if not self._holding:
+            return False
         data = self._scene().env.data
         opening = np.linalg.norm(data.body("rightclaw").xpos - data.body("leftclaw").xpos)
-        return self._holding and float(opening) > HELD_OPENING_M
+        return float(opening) > HELD_OPENING_M
 
     @property
     def steps(self) -> int:
@@ -182,11 +184,11 @@ class MetaWorldExecutor(Executor):
         it started the episode, a hand holding the object lifts it ``retreat_lift_m``."""
         env = self._scene().env
         if self._holding:
-            plan = ManipulationPlan("grasp", env.tcp_center[None].copy(), [Waypoint(
-                env.tcp_center + np.array([0.0, 0.0, self.config.retreat_lift_m]), True, 0.02)])
+            goal = env.tcp_center + np.array([0.0, 0.0, self.config.retreat_lift_m])
         else:
-            plan = ManipulationPlan("push", env.tcp_center[None].copy(),
-                                    [Waypoint(np.array(env.hand_init_pos, dtype=np.float64), False, 0.02)])
+            goal = np.array(env.hand_init_pos, dtype=np.float64)
+        plan = ManipulationPlan("grasp" if self._holding else "push", np.stack([env.tcp_center, goal]),
+                                [Waypoint(goal, self._holding, 0.02)])
         return self.execute(plan.to_commands())
 
     def _step(self, target: np.ndarray, closed: bool, waypoint: int) -> StepReport | None:

@@ -75,7 +75,7 @@ class SimulatorMask(Segmenter):
                            extras["body_names"], bodies, wanted.geoms, f"segmenter/sim-mask ({task})")
         if not pixels.any():
             raise PlanFailedError(
-                f"segmenter/sim-mask: the object of task {task!r} (bodies {list(wanted.bodies)}, "
+                f"segmenter/sim-mask: the object of task {task!r} (bodies {list(bodies)}, "
                 f"geoms {list(wanted.geoms)}) is not visible from camera "
                 f"{extras.get('camera_name', '?')!r}: the mask is empty")
         return postprocess_mask(pixels, self.config.postprocess, segmenter=f"segmenter/{self.name}",
