@@ -152,6 +152,25 @@ def test_retreat_takes_an_empty_hand_home_and_lifts_a_hand_closed_in_a_grasp():
         assert np.linalg.norm(lift[:2]) < 0.02
 
 
+def test_a_new_plan_does_not_inherit_the_lead_a_blocked_hand_built_up():
+    """Pushing into the button's box winds Meta-World's mocap target 25 cm ahead of the blocked
+    hand; the next plan starts with the target back on the hand, so backing away starts at once
+    (10 steps: 8 cm with the reset, 6 mm without)."""
+    with metaworld_episode("button-press", "corner", seed=0) as (executor, _):
+        env = executor.scene.env
+
+        def move_to(target) -> list:
+            return list(executor.execute(Commands("subgoals", {"mode": "push", "waypoints": [
+                Waypoint(np.asarray(target, dtype=float), True, 0.01).to_json()]})))
+
+        move_to([0.1, 1.0, 0.06])  # into the box, beside the button
+        assert np.linalg.norm(env.data.mocap_pos[0] - env.data.body("hand").xpos) > 0.15
+        start = env.tcp_center.copy()
+        reports = move_to(start + [0.0, -0.15, 0.0])
+        assert np.linalg.norm(reports[9].effector_m - start) > 0.05
+        assert np.linalg.norm(reports[-1].effector_m - (start + [0.0, -0.15, 0.0])) < 0.015
+
+
 def _exact_trajectory(video, body: int) -> RigidTrajectory:
     poses = video.extras["body_poses"][:, body]
     transforms = poses @ invert_rigid(poses[0])

@@ -9,7 +9,8 @@ documented in :mod:`avdc_plugins.executors.metaworld_env` (v3 renders as they co
 
 ``commands`` turns a :class:`RigidTrajectory` into waypoints (:mod:`.manipulation`: grasp or
 push at a contact point) and ``execute`` follows them with a proportional position controller on
-the tool centre point, one :class:`StepReport` per environment step. Stall detection and
+the tool centre point, one :class:`StepReport` per environment step; each plan starts with the
+controller's target on the hand (:meth:`MetaWorldScene.release_windup`). Stall detection and
 replanning belong to the runner (``avdc_core.runner``).
 """
 
@@ -160,6 +161,7 @@ class MetaWorldExecutor(Executor):
                                  f"kind={commands.kind!r}")
         waypoints = [Waypoint.from_json(w) for w in commands.data["waypoints"]]
         grasping = commands.data.get("mode") == "grasp"
+        self._scene().release_windup()
         for index, waypoint in enumerate(waypoints):
             last = index == len(waypoints) - 1
             budget = self.config.waypoint_steps + waypoint.settle_steps

@@ -232,6 +232,14 @@ class MetaWorldScene:
         clone.curr_path_length = 0
         return clone
 
+    def release_windup(self) -> None:
+        """Put the mocap target (which Meta-World's actions move, and which pulls the hand through
+        a weld) back on the hand. While the hand is blocked, every step's action moves the target
+        further ahead — up to the workspace bounds — and a later motion first has to undo that
+        lead (integrator windup)."""
+        env = self.env
+        self.data.mocap_pos[0] = np.clip(self.data.body("hand").xpos, env.mocap_low, env.mocap_high)
+
     def body_poses(self, data: Any = None) -> np.ndarray:
         """World poses ``[nbody, 4, 4]`` of every body in ``data``."""
         data = self.data if data is None else data
