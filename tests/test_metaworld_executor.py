@@ -205,22 +205,25 @@ def test_executor_reaches_success_from_an_exact_object_trajectory():
         executor.close()
 
 
-def test_a_grasped_ball_is_held_and_its_target_names_the_fingers():
-    """The ball's true motion drives a real grasp; once the hand has closed on the ball the
-    gripper's finger distance says so, and the segment target names the fingers."""
-    executor = make_executor("basketball", "corner")
+@pytest.mark.parametrize("task, body_name", [("basketball", "basketball"), ("shelf-place", "obj")])
+def test_a_grasped_object_is_held_and_its_target_names_the_fingers(task, body_name):
+    """The object's true motion drives a real grasp; once the hand has closed on it both fingers
+    touch it (the small shelf-place block leaves the claws as far apart as an empty hand), and
+    the segment target names the fingers."""
+    executor = make_executor(task, "corner")
     oracle = OracleGenerator(OracleGenerator.Config(), BuildContext())
     try:
         observation = executor.reset(seed=0)
         assert "holding_bodies" not in executor.segment_target().hints
         video = oracle.generate(observation, executor.task_text())
-        body = executor.scene.model.body("basketball").id
+        body = executor.scene.model.body(body_name).id
         points = _body_points(executor, observation, body)
         commands = executor.commands(_exact_trajectory(video, body), points, observation)
         assert commands.data["mode"] == "grasp"
         for report in executor.execute(commands):
-            if report.info["waypoint"] == 3:  # the first carrying waypoint, after the close
+            if report.info["waypoint"] == 4:  # the second carrying waypoint, after the close
                 break
+        assert executor.scene.bodies_in_hand() == {body_name}
         assert executor.holds_something()
         assert executor.segment_target().hints["holding_bodies"] == list(FINGER_BODIES)
     finally:

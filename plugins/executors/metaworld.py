@@ -31,12 +31,6 @@ from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_m
 from .metaworld_tasks import FINGER_BODIES, TaskObject, default_object, geom_mask, task_text
 
 
-HELD_OPENING_M = 0.033
-"""Distance between the Sawyer's claws above which a closed gripper holds something: closed on
-nothing it is 0.0297 m (measured); on the assembly wrench 0.048 m, the basketball 0.063 m — but
-on the small shelf-place block also ~0.030 m, which it cannot tell from an empty hand."""
-
-
 class MetaWorldExecutor(Executor):
     """Meta-World v3 (goal observable) arm: grasp/push primitives and a position controller."""
 
@@ -105,13 +99,10 @@ class MetaWorldExecutor(Executor):
         return SegmentTarget(self.task, hints=hints)
 
     def holds_something(self) -> bool:
-        """The hand closed in a grasp and its claws stopped more than ``HELD_OPENING_M`` apart,
-        as a real gripper's width would tell."""
-        if not self._holding:
-            return False
-        data = self._scene().env.data
-        opening = np.linalg.norm(data.body("rightclaw").xpos - data.body("leftclaw").xpos)
-        return float(opening) > HELD_OPENING_M
+        """The hand closed in a grasp and both fingers touch the same object, as a real gripper's
+        contact sensing would tell (its width cannot: closed on nothing the claws are 0.0297 m
+        apart, on the shelf-place block 0.0299 m — measured)."""
+        return self._holding and bool(self._scene().bodies_in_hand())
 
     @property
     def steps(self) -> int:

@@ -26,6 +26,8 @@ import numpy as np
 from avdc_core.errors import MissingResourceError, SpecError
 from avdc_core.types import Camera, Observation
 
+from .metaworld_tasks import FINGER_BODIES
+
 SUFFIX = "-v3-goal-observable"
 os.environ.setdefault("MUJOCO_GL", "egl")  # must precede the first `import mujoco` in the process
 
@@ -231,6 +233,20 @@ class MetaWorldScene:
         clone.data = self.data_from_state(self.state())
         clone.curr_path_length = 0
         return clone
+
+    def bodies_in_hand(self) -> set[str]:
+        """Names of the bodies, other than the robot and the static world, that a left finger
+        and a right finger both touch now."""
+        model, data = self.model, self.data
+        robot_root = model.body_rootid[model.body(FINGER_BODIES[0]).id]
+        sides = {model.body(name).id: name.startswith("left") for name in FINGER_BODIES}
+        touched: tuple[set[str], set[str]] = (set(), set())
+        for contact in data.contact[: data.ncon]:
+            pair = model.geom_bodyid[contact.geom1], model.geom_bodyid[contact.geom2]
+            for finger, other in (pair, pair[::-1]):
+                if finger in sides and other != 0 and model.body_rootid[other] != robot_root:
+                    touched[sides[finger]].add(model.body(other).name)
+        return touched[0] & touched[1]
 
     def release_windup(self) -> None:
         """Put the mocap target (which Meta-World's actions move, and which pulls the hand through
