@@ -235,8 +235,8 @@ class MetaWorldScene:
         return clone
 
     def bodies_in_hand(self) -> set[str]:
-        """Names of the bodies, other than the robot and the static world, that a left finger
-        and a right finger both touch now."""
+        """Names of the bodies that a left finger and a right finger both touch now, leaving out
+        the robot and whatever is fixed to the world (the table, a box: ``body_weldid`` 0)."""
         model, data = self.model, self.data
         robot_root = model.body_rootid[model.body(FINGER_BODIES[0]).id]
         sides = {model.body(name).id: name.startswith("left") for name in FINGER_BODIES}
@@ -244,7 +244,8 @@ class MetaWorldScene:
         for contact in data.contact[: data.ncon]:
             pair = model.geom_bodyid[contact.geom1], model.geom_bodyid[contact.geom2]
             for finger, other in (pair, pair[::-1]):
-                if finger in sides and other != 0 and model.body_rootid[other] != robot_root:
+                movable = model.body_weldid[other] != 0 and model.body_rootid[other] != robot_root
+                if finger in sides and movable:
                     touched[sides[finger]].add(model.body(other).name)
         return touched[0] & touched[1]
 
