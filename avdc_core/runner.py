@@ -92,11 +92,12 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
                                 seed=seed * 1000 + attempt)
             commands = executor.commands(plan.trajectory, plan.points_world, observation)
         except PlanFailedError as error:  # nothing to follow: move away and look again
-            plan_seconds += time.perf_counter() - start
+            plan = None
             failures.append(f"plan {attempt}: {error}")
+        plan_seconds += time.perf_counter() - start
+        if plan is None:
             reports = executor.retreat()
         else:
-            plan_seconds += time.perf_counter() - start
             residuals.append(float(np.max(plan.trajectory.residuals_px)))
             if on_plan is not None:
                 on_plan(attempt, plan)

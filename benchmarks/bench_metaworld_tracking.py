@@ -36,9 +36,9 @@ from avdc_core.errors import PlanFailedError  # noqa: E402
 from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
-from avdc_core.types import RigidTrajectory, invert_rigid  # noqa: E402
 from avdc_plugins.executors.manipulation import choose_mode, contact_path  # noqa: E402
 from avdc_plugins.executors.metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
+from avdc_plugins.generators.oracle import body_motion  # noqa: E402
 
 
 def build(spec: dict, task: str, camera: str, exact: bool = False):
@@ -55,13 +55,6 @@ def build(spec: dict, task: str, camera: str, exact: bool = False):
     return build_pipeline(resolve_spec(spec, Registry.discover(), source=f"{task}/{camera}"))
 
 
-def true_motion(video, observation, body: str) -> RigidTrajectory:
-    """The world motion of ``body`` from frame 0, from the oracle's simulator poses."""
-    poses = video.extras["body_poses"][:, observation.extras["body_names"].index(body)]
-    frames = len(poses)
-    return RigidTrajectory(poses @ invert_rigid(poses[0]), np.ones((frames, 1), bool), np.zeros(frames))
-
-
 def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
     """One cell: the tested plan and the truth for one oracle video."""
     tested, exact = build(spec, task, camera), build(spec, task, camera, exact=True)
@@ -71,7 +64,7 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         text, target = executor.task_text(), executor.segment_target()
         video = tested.planner.generator.generate(observation, text, seed=seed)
         reference = exact.planner.plan_from_video(observation, video, text, target)
-        truth_motion = true_motion(video, observation, executor.object.bodies[0])
+        truth_motion = body_motion(video, observation.extras["body_names"].index(executor.object.bodies[0]))
         start = time.perf_counter()
         try:
             plan = tested.planner.plan_from_video(observation, video, text, target)

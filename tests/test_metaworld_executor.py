@@ -12,7 +12,7 @@ pytest.importorskip("metaworld")
 from avdc_core.errors import SpecError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import ExecutorContract  # noqa: E402
-from avdc_core.types import Commands, RigidTrajectory, invert_rigid  # noqa: E402
+from avdc_core.types import Commands, RigidTrajectory  # noqa: E402
 from avdc_plugins.executors.manipulation import (  # noqa: E402
     ManipulationConfig,
     Waypoint,
@@ -22,7 +22,7 @@ from avdc_plugins.executors.manipulation import (  # noqa: E402
 )
 from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
 from avdc_plugins.executors.metaworld_tasks import FINGER_BODIES  # noqa: E402
-from avdc_plugins.generators.oracle import OracleGenerator  # noqa: E402
+from avdc_plugins.generators.oracle import OracleGenerator, body_motion  # noqa: E402
 from episodes import metaworld_episode  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,21 +130,23 @@ def test_replan_while_holding_keeps_carrying_without_reopening():
     assert all(w.closed for w in plan.waypoints)
 
 
+def _move_to(executor, target, mode: str = "push") -> list:
+    """Drive the closed hand to ``target`` (world, m) as a one-waypoint plan; its step reports."""
+    return list(executor.execute(Commands("subgoals", {"mode": mode, "waypoints": [
+        Waypoint(np.asarray(target, dtype=float), True, 0.01).to_json()]})))
+
+
 def test_retreat_takes_an_empty_hand_home_and_lifts_a_hand_closed_in_a_grasp():
     with metaworld_episode("button-press", "corner", seed=0) as (executor, _):
         env = executor.scene.env
         home = np.array(env.hand_init_pos, dtype=float)
         away = home + np.array([0.08, 0.05, -0.05])
-
-        def move_to(mode: str) -> None:
-            list(executor.execute(Commands("subgoals", {"mode": mode, "waypoints": [
-                Waypoint(away, True, 0.01).to_json()]})))
-            assert np.linalg.norm(env.tcp_center - away) < 0.015
-
-        move_to("push")
+        _move_to(executor, away, "push")
+        assert np.linalg.norm(env.tcp_center - away) < 0.015
         reports = list(executor.retreat())
         assert np.linalg.norm(reports[-1].effector_m - home) < 0.02
-        move_to("grasp")  # the hand closed in grasp mode, on nothing: it keeps closed
+        _move_to(executor, away, "grasp")  # the hand closed in grasp mode, on nothing: it keeps closed
+        assert np.linalg.norm(env.tcp_center - away) < 0.015
         assert not executor.holds_something() and "holding_bodies" not in executor.segment_target().hints
         reports = list(executor.retreat())
         lift = reports[-1].effector_m - away
@@ -158,23 +160,12 @@ def test_a_new_plan_does_not_inherit_the_lead_a_blocked_hand_built_up():
     (10 steps: 8 cm with the reset, 6 mm without)."""
     with metaworld_episode("button-press", "corner", seed=0) as (executor, _):
         env = executor.scene.env
-
-        def move_to(target) -> list:
-            return list(executor.execute(Commands("subgoals", {"mode": "push", "waypoints": [
-                Waypoint(np.asarray(target, dtype=float), True, 0.01).to_json()]})))
-
-        move_to([0.1, 1.0, 0.06])  # into the box, beside the button
+        _move_to(executor, [0.1, 1.0, 0.06])  # into the box, beside the button
         assert np.linalg.norm(env.data.mocap_pos[0] - env.data.body("hand").xpos) > 0.15
         start = env.tcp_center.copy()
-        reports = move_to(start + [0.0, -0.15, 0.0])
+        reports = _move_to(executor, start + [0.0, -0.15, 0.0])
         assert np.linalg.norm(reports[9].effector_m - start) > 0.05
         assert np.linalg.norm(reports[-1].effector_m - (start + [0.0, -0.15, 0.0])) < 0.015
-
-
-def _exact_trajectory(video, body: int) -> RigidTrajectory:
-    poses = video.extras["body_poses"][:, body]
-    transforms = poses @ invert_rigid(poses[0])
-    return RigidTrajectory(transforms, np.ones((len(poses), 1), bool), np.zeros(len(poses)))
 
 
 def _body_points(executor, observation, body: int) -> np.ndarray:
@@ -195,7 +186,7 @@ def test_executor_reaches_success_from_an_exact_object_trajectory():
         video = oracle.generate(observation, executor.task_text())
         body = executor.scene.model.body("button").id
         points = _body_points(executor, observation, body)
-        commands = executor.commands(_exact_trajectory(video, body), points, observation)
+        commands = executor.commands(body_motion(video, body), points, observation)
         assert commands.data["mode"] == "push"
         reports = list(executor.execute(commands))
         assert reports[-1].success
@@ -218,7 +209,7 @@ def test_a_grasped_object_is_held_and_its_target_names_the_fingers(task, body_na
         video = oracle.generate(observation, executor.task_text())
         body = executor.scene.model.body(body_name).id
         points = _body_points(executor, observation, body)
-        commands = executor.commands(_exact_trajectory(video, body), points, observation)
+        commands = executor.commands(body_motion(video, body), points, observation)
         assert commands.data["mode"] == "grasp"
         for report in executor.execute(commands):
             if report.info["waypoint"] == 4:  # the second carrying waypoint, after the close

@@ -237,16 +237,17 @@ class MetaWorldScene:
     def bodies_in_hand(self) -> set[str]:
         """Names of the bodies that a left finger and a right finger both touch now, leaving out
         the robot and whatever is fixed to the world (the table, a box: ``body_weldid`` 0)."""
-        model, data = self.model, self.data
+        model = self.model
+        contacts = self.data.contact
+        touching = model.geom_bodyid[np.stack([contacts.geom1, contacts.geom2])]  # [2, ncon] bodies
         robot_root = model.body_rootid[model.body(FINGER_BODIES[0]).id]
-        sides = {model.body(name).id: name.startswith("left") for name in FINGER_BODIES}
-        touched: tuple[set[str], set[str]] = (set(), set())
-        for contact in data.contact[: data.ncon]:
-            pair = model.geom_bodyid[contact.geom1], model.geom_bodyid[contact.geom2]
-            for finger, other in (pair, pair[::-1]):
-                movable = model.body_weldid[other] != 0 and model.body_rootid[other] != robot_root
-                if finger in sides and movable:
-                    touched[sides[finger]].add(model.body(other).name)
+        touched = []
+        for side in ("left", "right"):
+            fingers = [model.body(name).id for name in FINGER_BODIES if name.startswith(side)]
+            others = np.concatenate([touching[1][np.isin(touching[0], fingers)],
+                                     touching[0][np.isin(touching[1], fingers)]])
+            movable = (model.body_weldid[others] != 0) & (model.body_rootid[others] != robot_root)
+            touched.append({model.body(int(body)).name for body in others[movable]})
         return touched[0] & touched[1]
 
     def release_windup(self) -> None:

@@ -29,7 +29,7 @@ from pydantic import Field
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError, MissingResourceError
 from avdc_core.interfaces import ComponentConfig, VideoGenerator
-from avdc_core.types import Observation, Video
+from avdc_core.types import Observation, RigidTrajectory, Video, invert_rigid
 
 
 def expert_policy(task: str) -> Any:
@@ -61,6 +61,15 @@ def expert_rollout(scene: Any, max_steps: int, extra_steps: int = 0) -> tuple[li
         if success_at is not None and step - success_at >= extra_steps:
             break
     return states, success_at is not None
+
+
+def body_motion(video: Video, body: int) -> RigidTrajectory:
+    """The true world motion of body ``body`` (a MuJoCo body id) from frame 0 in an oracle
+    video (``Video.extras["body_poses"]``): an exact trajectory to drive an executor with, or to
+    measure a plan against."""
+    poses = video.extras["body_poses"][:, body]
+    frames = len(poses)
+    return RigidTrajectory(poses @ invert_rigid(poses[0]), np.ones((frames, 1), bool), np.zeros(frames))
 
 
 class OracleGenerator(VideoGenerator):
