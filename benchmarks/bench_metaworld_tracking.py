@@ -10,6 +10,10 @@ correspondences (seen through the robot). Reported per cell:
 * ``lost %``: share of the points the tested flow marks invalid by the last frame;
 * ``contact mm``: the largest distance, over the plan's frames, between the contact point
   (the executor's grasp/push point) carried by the plan and by the body's true motion;
+* ``along %``: the cosine between that largest error and the camera's viewing ray through the
+  contact point, signed: +100 = straight away from the camera (the plan puts the object too
+  far), -100 = straight towards it. Along the ray lies the depth a monocular plan must infer
+  from changes of the object's image size;
 * ``mode``: the grasp/push choice, from the plan vs from the true motion.
 
 Failures of the tested plan (e.g. a SolveError) are listed, not hidden. This isolates the flow's
@@ -77,12 +81,17 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
         ours = contact_path(plan.trajectory, contact)
         truth = contact_path(truth_motion, contact)[: len(ours)]
+        errors_m = ours - truth
+        worst = errors_m[np.argmax(np.linalg.norm(errors_m, axis=1))]
+        ray = contact - observation.camera.cam_to_world[:3, 3]
+        along = (worst @ ray) / np.linalg.norm(ray) / max(np.linalg.norm(worst), 1e-12)
         config = executor.config.manipulation
         return {"p50": float(np.median(errors)) if len(errors) else float("nan"),
                 "p90": float(np.percentile(errors, 90)) if len(errors) else float("nan"),
                 "lost": float(1 - plan.tracks.valid[last].mean()),
                 "frames": f"{len(ours)}/{len(reference.tracks.pixels)}",
-                "contact_mm": float(np.linalg.norm(ours - truth, axis=1).max() * 1000),
+                "contact_mm": float(np.linalg.norm(errors_m, axis=1).max() * 1000),
+                "along": float(along),
                 "mode": f"{choose_mode(ours, config)}/{choose_mode(truth, config)}",
                 "seconds": seconds}
     finally:
@@ -105,7 +114,8 @@ def main() -> None:
     cv2.setNumThreads(1)
     spec = read_yaml(args.spec)
     print(f"{args.spec}: flow {spec['flow']}, solver {spec['solver']}, first plan, seeds 0..{args.seeds - 1}")
-    print(f"{'task':22s} {'camera':8s} seed  p50 px  p90 px  lost %  frames  contact mm  mode (ours/exact)")
+    print(f"{'task':22s} {'camera':8s} seed  p50 px  p90 px  lost %  frames  contact mm  along %  "
+          "mode (ours/exact)")
     rows = []
     for task in args.tasks.split(","):
         for camera in args.cameras.split(","):
@@ -116,20 +126,23 @@ def main() -> None:
                     print(f"{task:22s} {camera:8s} {seed:4d}  FAILED {row['error'][:90]}")
                     continue
                 print(f"{task:22s} {camera:8s} {seed:4d} {row['p50']:7.1f} {row['p90']:7.1f} "
-                      f"{100 * row['lost']:7.0f} {row['frames']:>7s} {row['contact_mm']:11.0f}  "
-                      f"{row['mode']}")
+                      f"{100 * row['lost']:7.0f} {row['frames']:>7s} {row['contact_mm']:11.0f} "
+                      f"{100 * row['along']:8.0f}  {row['mode']}")
     solved = [row for row in rows if "error" not in row]
     if not solved:
         print(f"every plan failed ({len(rows)})")
         return
     contact = np.array([row["contact_mm"] for row in solved])
     agree = sum(len(set(row["mode"].split("/"))) == 1 for row in solved)
+    large = [row["along"] for row in solved if row["contact_mm"] > 50]
     print(f"failed plans {len(rows) - len(solved)}/{len(rows)}; over the others (medians of the cells): "
           f"track p50 {np.nanmedian([row['p50'] for row in solved]):.1f} px, "
           f"p90 {np.nanmedian([row['p90'] for row in solved]):.1f} px; lost "
           f"{100 * np.mean([row['lost'] for row in solved]):.0f} % (mean); contact error median "
           f"{np.median(contact):.0f} mm, p90 {np.percentile(contact, 90):.0f} mm, "
-          f"under 20 mm {np.mean(contact < 20) * 100:.0f} %; mode right {agree}/{len(solved)}; "
+          f"under 20 mm {np.mean(contact < 20) * 100:.0f} %; over 50 mm: {len(large)} cells, "
+          f"|cos| to the viewing ray median {100 * np.median(np.abs(large)) if large else float('nan'):.0f} %, "
+          f"too far {int((np.asarray(large) > 0).sum())}/{len(large)}; mode right {agree}/{len(solved)}; "
           f"mean plan time {np.mean([row['seconds'] for row in solved]):.2f} s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
