@@ -140,8 +140,8 @@ class MetaWorldScene:
         self.geom_names = [self.model.geom(i).name for i in range(self.model.ngeom)]
         self.body_names = [self.model.body(i).name for i in range(self.model.nbody)]
         self.geom_body = np.asarray(self.model.geom_bodyid, dtype=np.int64).copy()
-        root = self.model.body_rootid[self.model.body(ROBOT_ROOT_BODY).id]
-        self.robot_geoms = np.flatnonzero(self.model.body_rootid[self.geom_body] == root)
+        self.robot_root = int(self.model.body_rootid[self.model.body(ROBOT_ROOT_BODY).id])
+        self.robot_geoms = np.flatnonzero(self.model.body_rootid[self.geom_body] == self.robot_root)
 
     @property
     def data(self) -> Any:
@@ -240,15 +240,14 @@ class MetaWorldScene:
         model = self.model
         contacts = self.data.contact
         touching = model.geom_bodyid[np.stack([contacts.geom1, contacts.geom2])]  # [2, ncon] bodies
-        robot_root = model.body_rootid[model.body(FINGER_BODIES[0]).id]
         touched = []
         for side in ("left", "right"):
             fingers = [model.body(name).id for name in FINGER_BODIES if name.startswith(side)]
             others = np.concatenate([touching[1][np.isin(touching[0], fingers)],
                                      touching[0][np.isin(touching[1], fingers)]])
-            movable = (model.body_weldid[others] != 0) & (model.body_rootid[others] != robot_root)
-            touched.append({model.body(int(body)).name for body in others[movable]})
-        return touched[0] & touched[1]
+            movable = (model.body_weldid[others] != 0) & (model.body_rootid[others] != self.robot_root)
+            touched.append(set(others[movable].tolist()))
+        return {model.body(body).name for body in touched[0] & touched[1]}
 
     def release_windup(self) -> None:
         """Put the mocap target (which Meta-World's actions move, and which pulls the hand through
