@@ -9,7 +9,9 @@ correspondences (seen through the robot). Reported per cell:
   exact tracks of the same points, over the points the tested flow still tracks;
 * ``lost %``: share of the points the tested flow marks invalid by the last frame;
 * ``contact mm``: the largest distance, over the plan's frames, between the contact point
-  (the executor's grasp/push point) carried by the plan and by the body's true motion;
+  (the executor's grasp/push point) carried by the plan — as the executor commands it, slid
+  into the arm's workspace along the viewing ray (``fit_workspace``) — and by the body's true
+  motion;
 * ``along %``: the cosine between that largest error and the camera's viewing ray through the
   contact point, signed: +100 = straight away from the camera (the plan puts the object too
   far), -100 = straight towards it. Along the ray lies the depth a monocular plan must infer
@@ -40,7 +42,7 @@ from avdc_core.errors import PlanFailedError  # noqa: E402
 from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
-from avdc_plugins.executors.manipulation import choose_mode, contact_path  # noqa: E402
+from avdc_plugins.executors.manipulation import choose_mode, contact_path, fit_into_workspace  # noqa: E402
 from avdc_plugins.executors.metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 from avdc_plugins.generators.oracle import body_motion  # noqa: E402
 
@@ -80,6 +82,9 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         errors = np.linalg.norm(plan.tracks.pixels[last] - reference.tracks.pixels[last], axis=1)[valid]
         contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
         ours = contact_path(plan.trajectory, contact)
+        if executor.config.fit_workspace:
+            origin = observation.camera.cam_to_world[:3, 3]
+            ours = fit_into_workspace(ours, origin, *executor.scene.workspace())
         truth = contact_path(truth_motion, contact)[: len(ours)]
         errors_m = ours - truth
         worst = errors_m[np.argmax(np.linalg.norm(errors_m, axis=1))]

@@ -17,6 +17,7 @@ from avdc_plugins.executors.manipulation import (  # noqa: E402
     ManipulationConfig,
     Waypoint,
     choose_mode,
+    fit_into_workspace,
     plan_manipulation,
     push_direction,
 )
@@ -128,6 +129,71 @@ def test_replan_while_holding_keeps_carrying_without_reopening():
     plan = plan_manipulation(trajectory, contact, config, hand_m=contact + [0, 0, 0.01], holding=True)
     assert plan.mode == "grasp"
     assert all(w.closed for w in plan.waypoints)
+
+
+WORKSPACE = (np.array([-0.5, 0.4, 0.0]), np.array([0.5, 1.0, 0.45]))
+CAMERA_ORIGIN = np.array([1.0, -0.2, 1.0])
+
+
+def _on_ray(point: np.ndarray, original: np.ndarray) -> bool:
+    """``point`` lies on the ray from the camera through ``original`` (the same pixel)."""
+    a, b = point - CAMERA_ORIGIN, original - CAMERA_ORIGIN
+    return bool(np.linalg.norm(np.cross(a, b)) < 1e-9 * np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)
+
+
+def test_points_outside_the_workspace_slide_along_their_rays_to_its_boundary():
+    below_table = np.array([0.2, 0.9, -0.16])  # too far along the ray: under the table
+    inside = np.array([0.0, 0.7, 0.1])
+    fitted = fit_into_workspace(np.stack([inside, below_table]), CAMERA_ORIGIN, *WORKSPACE)
+    np.testing.assert_allclose(fitted[0], inside)
+    assert _on_ray(fitted[1], below_table)
+    assert fitted[1][2] == pytest.approx(0.0, abs=1e-9)  # the nearest point inside: the table top
+    assert np.all(fitted[1] >= WORKSPACE[0] - 1e-9) and np.all(fitted[1] <= WORKSPACE[1] + 1e-9)
+
+
+def test_a_point_whose_ray_misses_the_workspace_goes_to_the_ray_point_nearest_to_it():
+    under_the_near_edge = np.array([0.0, 0.3, -0.4])  # its ray passes under the box's near edge
+    fitted = fit_into_workspace(under_the_near_edge[None], CAMERA_ORIGIN, *WORKSPACE)[0]
+    assert _on_ray(fitted, under_the_near_edge)
+    gap = np.linalg.norm(fitted - np.clip(fitted, *WORKSPACE))
+    assert 0 < gap < np.linalg.norm(under_the_near_edge - np.clip(under_the_near_edge, *WORKSPACE))
+    along = np.linspace(0.0, 2.0, 2001)[:, None] * (under_the_near_edge - CAMERA_ORIGIN) + CAMERA_ORIGIN
+    assert gap <= np.linalg.norm(along - np.clip(along, *WORKSPACE), axis=1).min() + 1e-3
+
+
+def test_plans_keep_their_waypoints_in_the_workspace_on_the_same_pixels():
+    config = ManipulationConfig()
+    contact = np.array([0.0, 0.7, 0.05])
+    trajectory = translation_trajectory([[0.05 * t, 0.1 * t, -0.08 * t] for t in range(4)])  # into the table
+    free = plan_manipulation(trajectory, contact, config, camera_origin=CAMERA_ORIGIN)
+    fitted = plan_manipulation(trajectory, contact, config, camera_origin=CAMERA_ORIGIN, workspace=WORKSPACE)
+    assert free.contact_path[:, 2].min() < -0.15
+    assert fitted.contact_path[:, 2].min() >= -1e-9
+    for point, original in zip(fitted.contact_path, free.contact_path):
+        assert _on_ray(point, original)
+
+
+@pytest.mark.parametrize("fit_workspace", [True, False])
+def test_the_executor_commands_no_point_below_the_table_unless_told_not_to(fit_workspace):
+    executor = make_executor("button-press", fit_workspace=fit_workspace)
+    try:
+        observation = executor.reset(seed=0)
+        start = executor.scene.env.tcp_center + [0.1, 0.4, -0.1]  # its rays cross the workspace
+        trajectory = translation_trajectory([[0.0, 0.05 * t, -0.1 * t] for t in range(4)])
+        commands = executor.commands(trajectory, start[None], observation)
+        lowest = min(w["position"][2] for w in commands.data["waypoints"])
+        assert (lowest >= executor.scene.workspace()[0][2] - 1e-9) == fit_workspace
+    finally:
+        executor.close()
+
+
+def test_the_tool_centre_reaches_the_workspace_bounds_and_no_further():
+    with metaworld_episode("button-press", "corner", seed=0) as (executor, _):
+        low, high = executor.scene.workspace()
+        assert low[2] >= 0.0  # never below the table top
+        for target, bound in (([0.0, 0.6, 1.0], high[2]), ([0.0, 0.6, -0.3], low[2])):
+            _move_to(executor, target)  # far above, then far below the box
+            assert executor.scene.env.tcp_center[2] == pytest.approx(bound, abs=0.01)
 
 
 def _move_to(executor, target, mode: str = "push") -> list:

@@ -3,6 +3,12 @@
 The contact point (where the hand grasps or pushes the object, world frame, at frame 0) is
 carried through each frame's transform: ``s_t = T_t @ c``. Then:
 
+* **workspace** — a monocular plan is surest of where the contact point appears in the image
+  and least sure of its depth along the viewing ray (decimetres off for a small object with
+  noisy tracks). A path point outside the arm's workspace cannot be right: it slides along its
+  viewing ray into the workspace box, keeping its pixel (:func:`fit_into_workspace`). The
+  controller would otherwise clip it to the box along the axes, off its pixel, and press the
+  hand against the bound until the stall detector fires.
 * **grasp vs push** — *total-lift rule*: grasp when the contact point rises more than
   ``lift_threshold_m`` above its start at any frame (``max z - z_0``). The paper's rule
   (a per-frame height change > 0.1 m) picks *push* for the hammer, whose lift is spread over
@@ -95,6 +101,32 @@ def contact_path(trajectory: RigidTrajectory, contact_point: np.ndarray) -> np.n
     return transforms[:, :3, :3] @ np.asarray(contact_point, dtype=np.float64) + transforms[:, :3, 3]
 
 
+def fit_into_workspace(path: np.ndarray, camera_origin: np.ndarray, low: np.ndarray,
+                       high: np.ndarray) -> np.ndarray:
+    """``path [T, 3]`` with every point outside the box ``[low, high]`` moved along its ray from
+    ``camera_origin`` to the nearest point of that ray inside the box — or, if the ray misses
+    the box, to the point of the ray nearest to the box (searched up to twice its distance)."""
+    origin = np.asarray(camera_origin, dtype=np.float64)
+    rays = path - origin  # a point of the ray is origin + s * ray; s = 1 is the path point
+    with np.errstate(divide="ignore", invalid="ignore"):
+        to_low, to_high = (low - origin) / rays, (high - origin) / rays
+    # s where each ray enters and leaves each slab low[i] <= x[i] <= high[i]; a ray parallel
+    # to a slab (0/0 = NaN here) is inside it all along if the origin is, else never
+    within = (origin >= low) & (origin <= high)
+    parallel = np.isnan(to_low)
+    enter = np.where(parallel, np.where(within, -np.inf, np.inf), np.minimum(to_low, to_high))
+    leave = np.where(parallel, np.where(within, np.inf, -np.inf), np.maximum(to_low, to_high))
+    enter, leave = enter.max(axis=1), leave.min(axis=1)
+    hits = (enter <= leave) & (leave > 0)
+    scale = np.clip(1.0, np.maximum(enter, 0.0), leave)
+    if not hits.all():
+        candidates = np.linspace(0.0, 2.0, 401)
+        points = origin + candidates[None, :, None] * rays[:, None]  # [T, S, 3]
+        outside = np.linalg.norm(points - np.clip(points, low, high), axis=-1)
+        scale = np.where(hits, scale, candidates[np.argmin(outside, axis=1)])
+    return origin + scale[:, None] * rays
+
+
 def choose_mode(path: np.ndarray, config: ManipulationConfig) -> str:
     """``grasp`` or ``push`` for a contact path ``[T, 3]`` (total-lift rule unless forced)."""
     if config.mode != "auto":
@@ -118,17 +150,25 @@ def push_direction(path: np.ndarray, config: ManipulationConfig) -> np.ndarray |
 
 def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
                       config: ManipulationConfig, hand_m: np.ndarray | None = None,
-                      holding: bool = False,
-                      view_direction: np.ndarray | None = None) -> ManipulationPlan:
+                      holding: bool = False, camera_origin: np.ndarray | None = None,
+                      workspace: tuple[np.ndarray, np.ndarray] | None = None) -> ManipulationPlan:
     """Waypoints realising ``trajectory`` by grasping/pushing at ``contact_point`` (world, m).
 
     ``holding``: the gripper is closed around the object now (a replan mid-grasp); with
-    ``hand_m`` near the contact point the hand keeps carrying it. ``view_direction`` (world, from
-    the camera towards the contact point): a grasp point is moved ``grasp_depth_m`` along it,
-    from the visible surface towards the object's middle.
+    ``hand_m`` near the contact point the hand keeps carrying it. ``camera_origin`` (world, m):
+    a grasp point is moved ``grasp_depth_m`` along its viewing ray, from the visible surface
+    towards the object's middle, and, with ``workspace`` (``(low, high)`` corners of a box), path
+    points outside the box are slid along their viewing rays into it (:func:`fit_into_workspace`).
     """
     contact_point = np.asarray(contact_point, dtype=np.float64)
-    path = contact_path(trajectory, contact_point)
+
+    def path_of(point: np.ndarray) -> np.ndarray:
+        path = contact_path(trajectory, point)
+        if workspace is None or camera_origin is None:
+            return path
+        return fit_into_workspace(path, camera_origin, *workspace)
+
+    path = path_of(contact_point)
     offset = np.asarray(config.grasp_offset_m)
     carrying = holding and hand_m is not None and bool(
         np.linalg.norm(np.asarray(hand_m) - (path[0] + offset)) < config.holding_radius_m)
@@ -136,9 +176,9 @@ def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
     up = np.array([0.0, 0.0, config.approach_height_m])
     waypoints: list[Waypoint] = []
     if mode == "grasp":
-        if view_direction is not None and not carrying:
-            shift = config.grasp_depth_m * np.asarray(view_direction) / np.linalg.norm(view_direction)
-            path = contact_path(trajectory, contact_point + shift)
+        if camera_origin is not None and not carrying:
+            view = contact_point - np.asarray(camera_origin, dtype=np.float64)
+            path = path_of(contact_point + config.grasp_depth_m * view / np.linalg.norm(view))
         grasp = path[0] + offset
         if not carrying:
             waypoints += [Waypoint(grasp + up, False, 0.02), Waypoint(grasp, False, 0.01),

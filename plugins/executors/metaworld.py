@@ -47,6 +47,8 @@ class MetaWorldExecutor(Executor):
         hold_steps: int = Field(default=25, ge=0, description="steps holding the last waypoint")
         retreat_lift_m: float = Field(default=0.1, ge=0, description="how far a hand holding the object "
                                       "rises when no plan could be made (an empty hand goes home)")
+        fit_workspace: bool = Field(default=True, description="slide plan points outside the arm's "
+                                    "workspace along their viewing rays into it (see manipulation)")
         manipulation: ManipulationConfig = ManipulationConfig()
         object: TaskObject | None = Field(default=None, description="override the task's object")
         record: bool = Field(default=False, description="keep an RGB frame of every step")
@@ -139,10 +141,10 @@ class MetaWorldExecutor(Executor):
             raise InputDataError(f"executor/metaworld needs an object-mode trajectory, got "
                                  f"mode={trajectory.mode!r}")
         contact = self.contact_point(trajectory, plan_points_world, observation)
-        hand = self._scene().env.tcp_center.copy()
-        view = contact - observation.camera.cam_to_world[:3, 3]
-        plan = plan_manipulation(trajectory, contact, self.config.manipulation, hand, self._holding,
-                                 view_direction=view)
+        scene = self._scene()
+        workspace = scene.workspace() if self.config.fit_workspace else None
+        plan = plan_manipulation(trajectory, contact, self.config.manipulation, scene.env.tcp_center.copy(),
+                                 self._holding, observation.camera.cam_to_world[:3, 3], workspace)
         return plan.to_commands()
 
     # --- acting -------------------------------------------------------------------------------

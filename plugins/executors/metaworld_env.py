@@ -37,6 +37,9 @@ HIDDEN_GROUP = 5
 ROBOT_ROOT_BODY = "hand"
 """A body of the Sawyer arm: every geom under its root body (the robot's base) is the robot."""
 
+TABLE_TOP_Z = 0.0
+"""Height (world z, m) of the table top in every Meta-World task (its box geom spans -0.054..0)."""
+
 BACKGROUND_DEPTH_M = 10.0
 """Depth beyond this is the far plane (the scene is ~1-3 m away; the far plane ~113 m)."""
 
@@ -248,6 +251,16 @@ class MetaWorldScene:
             movable = (model.body_weldid[others] != 0) & (model.body_rootid[others] != self.robot_root)
             touched.append(set(others[movable].tolist()))
         return {model.body(body).name for body in touched[0] & touched[1]}
+
+    def workspace(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)`` corners (world, m) of the box the tool centre can reach and move
+        objects in: Meta-World's bounds of the hand's mocap target, shifted to the tool centre
+        (the hand keeps its orientation), and not below the table top."""
+        env = self.env
+        offset = env.tcp_center - self.data.body("hand").xpos
+        low = np.array(env.mocap_low, dtype=np.float64) + offset
+        low[2] = max(low[2], TABLE_TOP_Z)
+        return low, np.array(env.mocap_high, dtype=np.float64) + offset
 
     def release_windup(self) -> None:
         """Put the mocap target (which Meta-World's actions move, and which pulls the hand through
