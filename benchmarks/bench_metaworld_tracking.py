@@ -81,14 +81,15 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         valid = plan.tracks.valid[last]
         errors = np.linalg.norm(plan.tracks.pixels[last] - reference.tracks.pixels[last], axis=1)[valid]
         contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
+        origin = observation.camera.cam_to_world[:3, 3]
         ours = contact_path(plan.trajectory, contact)
-        if executor.config.fit_workspace:
-            origin = observation.camera.cam_to_world[:3, 3]
-            ours = fit_into_workspace(ours, origin, *executor.scene.workspace())
+        workspace = executor.workspace()
+        if workspace is not None:
+            ours = fit_into_workspace(ours, origin, *workspace)
         truth = contact_path(truth_motion, contact)[: len(ours)]
         errors_m = ours - truth
         worst = errors_m[np.argmax(np.linalg.norm(errors_m, axis=1))]
-        ray = contact - observation.camera.cam_to_world[:3, 3]
+        ray = contact - origin
         along = (worst @ ray) / np.linalg.norm(ray) / max(np.linalg.norm(worst), 1e-12)
         config = executor.config.manipulation
         return {"p50": float(np.median(errors)) if len(errors) else float("nan"),

@@ -141,11 +141,15 @@ class MetaWorldExecutor(Executor):
             raise InputDataError(f"executor/metaworld needs an object-mode trajectory, got "
                                  f"mode={trajectory.mode!r}")
         contact = self.contact_point(trajectory, plan_points_world, observation)
-        scene = self._scene()
-        workspace = scene.workspace() if self.config.fit_workspace else None
-        plan = plan_manipulation(trajectory, contact, self.config.manipulation, scene.env.tcp_center.copy(),
-                                 self._holding, observation.camera.cam_to_world[:3, 3], workspace)
+        plan = plan_manipulation(trajectory, contact, self.config.manipulation,
+                                 self._scene().env.tcp_center.copy(), self._holding,
+                                 observation.camera.cam_to_world[:3, 3], self.workspace())
         return plan.to_commands()
+
+    def workspace(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The box plan points are fitted into (:meth:`MetaWorldScene.workspace`), or ``None``
+        with ``fit_workspace: false``."""
+        return self._scene().workspace() if self.config.fit_workspace else None
 
     # --- acting -------------------------------------------------------------------------------
     def execute(self, commands: Commands) -> Iterator[StepReport]:
