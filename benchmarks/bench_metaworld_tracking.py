@@ -140,15 +140,16 @@ def main() -> None:
         return
     contact = np.array([row["contact_mm"] for row in solved])
     agree = sum(len(set(row["mode"].split("/"))) == 1 for row in solved)
-    large = [row["along"] for row in solved if row["contact_mm"] > 50]
+    large = np.array([row["along"] for row in solved if row["contact_mm"] > 50])
+    along_median = 100 * np.median(np.abs(large)) if len(large) else float("nan")
     print(f"failed plans {len(rows) - len(solved)}/{len(rows)}; over the others (medians of the cells): "
           f"track p50 {np.nanmedian([row['p50'] for row in solved]):.1f} px, "
           f"p90 {np.nanmedian([row['p90'] for row in solved]):.1f} px; lost "
           f"{100 * np.mean([row['lost'] for row in solved]):.0f} % (mean); contact error median "
           f"{np.median(contact):.0f} mm, p90 {np.percentile(contact, 90):.0f} mm, "
           f"under 20 mm {np.mean(contact < 20) * 100:.0f} %; over 50 mm: {len(large)} cells, "
-          f"|cos| to the viewing ray median {100 * np.median(np.abs(large)) if large else float('nan'):.0f} %, "
-          f"too far {int((np.asarray(large) > 0).sum())}/{len(large)}; mode right {agree}/{len(solved)}; "
+          f"|cos| to the viewing ray median {along_median:.0f} %, "
+          f"too far {int((large > 0).sum())}/{len(large)}; mode right {agree}/{len(solved)}; "
           f"mean plan time {np.mean([row['seconds'] for row in solved]):.2f} s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
