@@ -162,3 +162,18 @@ def test_seeing_through_the_robot_gives_covered_object_pixels_the_object_motion(
 def test_video_without_simulator_data_is_rejected():
     with pytest.raises(InputDataError, match="generator/oracle"):
         make_flow().estimate(textured_video(3))
+
+
+def test_noise_degrades_the_flow_by_the_asked_amount_and_is_reproducible():
+    video = sliding_plane_video(4)
+    exact = make_flow().estimate(video)
+    noisy = make_flow(noise_px=0.5).estimate(video)
+    error = np.concatenate([noisy.forward - exact.forward, noisy.backward - exact.backward])
+    assert error.std() == pytest.approx(0.5, rel=0.05)
+    assert abs(error.mean()) < 0.05
+    neighbours = np.corrcoef(error[:, :, :-1, 0].ravel(), error[:, :, 1:, 0].ravel())[0, 1]
+    assert neighbours > 0.9  # smoothed over noise_scale_px: neighbouring pixels err alike
+    again = make_flow(noise_px=0.5).estimate(video)
+    np.testing.assert_array_equal(again.forward, noisy.forward)
+    other = make_flow(noise_px=0.5, noise_seed=1).estimate(video)
+    assert np.abs(other.forward - noisy.forward).max() > 0.1

@@ -14,11 +14,19 @@ and nothing a real flow estimator can do: from images, an occluded point is invi
 off, the flow is that of whatever surface is visible (the arm where it covers the object), like
 a perfect flow of the rendered frames.
 
+``noise_px`` (default 0) degrades the exact flow on purpose, to measure how precise a flow
+estimator must be for a task: every frame pair's flow (forward and backward, independently) gets
+Gaussian noise of that standard deviation per component, smoothed over ``noise_scale_px`` (real
+flow errors are spatially correlated: neighbouring pixels err alike). The noise is seeded by
+``noise_seed`` and the video's first frame, so a plan is reproducible.
+
 Needs the per-frame data that ``generator/oracle`` puts in ``Video.extras``: ``depth``,
 ``segmentation`` (or their ``*_without_robot`` twins), ``body_poses``, ``geom_body``, ``camera``.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 from pydantic import Field
@@ -77,6 +85,12 @@ class SimulatorFlow(FlowEstimator):
         edge_px: float = Field(default=2.0, ge=0, description="extend moving bodies' flow this far "
                                "onto still neighbours (for tracks interpolating at the edges)")
 
+        noise_px: float = Field(default=0.0, ge=0, description="std of Gaussian noise added to each "
+                                "flow component (pixels); 0 = exact")
+        noise_scale_px: float = Field(default=4.0, gt=0, description="spatial correlation of the noise "
+                                      "(Gaussian smoothing sigma, pixels)")
+        noise_seed: int = Field(default=0, description="seed of the noise (mixed with the first frame)")
+
     def estimate(self, video: Video, backward: bool = True) -> Flow:
         suffix = "_without_robot" if self.config.see_through_robot else ""
         required = (f"depth{suffix}", f"segmentation{suffix}", *REQUIRED)
@@ -97,7 +111,19 @@ class SimulatorFlow(FlowEstimator):
         if backward:
             back = np.stack([exact_flow(camera, depth[t + 1], seg[t + 1], poses[t + 1], poses[t],
                                         geom_body, edge) for t in range(count)])
+        if self.config.noise_px > 0:
+            rng = np.random.default_rng([self.config.noise_seed, zlib.crc32(video.frames[0].tobytes())])
+            forward = forward + self._noise(rng, forward.shape)
+            back = None if back is None else back + self._noise(rng, back.shape)
         return Flow(forward, back)
+
+    def _noise(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Spatially smooth Gaussian noise ``shape [T, H, W, 2]`` with std ``noise_px`` per pixel."""
+        from scipy.ndimage import gaussian_filter
+
+        white = rng.standard_normal(shape)
+        smooth = gaussian_filter(white, sigma=(0, self.config.noise_scale_px, self.config.noise_scale_px, 0))
+        return smooth / smooth.std() * self.config.noise_px
 
 
 @hookimpl
