@@ -84,7 +84,6 @@ class SimulatorFlow(FlowEstimator):
             "exact motion under the gripper); false: flow of the visible surfaces")
         edge_px: float = Field(default=2.0, ge=0, description="extend moving bodies' flow this far "
                                "onto still neighbours (for tracks interpolating at the edges)")
-
         noise_px: float = Field(default=0.0, ge=0, description="std of Gaussian noise added to each "
                                 "flow component (pixels); 0 = exact")
         noise_scale_px: float = Field(default=4.0, gt=0, description="spatial correlation of the noise "
