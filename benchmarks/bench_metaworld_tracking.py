@@ -42,7 +42,7 @@ from avdc_core.errors import PlanFailedError  # noqa: E402
 from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
-from avdc_plugins.executors.manipulation import choose_mode, contact_path, fit_into_workspace  # noqa: E402
+from avdc_plugins.executors.manipulation import choose_mode, commanded_path, contact_path  # noqa: E402
 from avdc_plugins.executors.metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 from avdc_plugins.generators.oracle import body_motion  # noqa: E402
 
@@ -82,10 +82,7 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         errors = np.linalg.norm(plan.tracks.pixels[last] - reference.tracks.pixels[last], axis=1)[valid]
         contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
         origin = observation.camera.cam_to_world[:3, 3]
-        ours = contact_path(plan.trajectory, contact)
-        workspace = executor.workspace()
-        if workspace is not None:
-            ours = fit_into_workspace(ours, origin, *workspace)
+        ours = commanded_path(plan.trajectory, contact, origin, executor.workspace())
         truth = contact_path(truth_motion, contact)[: len(ours)]
         errors_m = ours - truth
         worst = errors_m[np.argmax(np.linalg.norm(errors_m, axis=1))]

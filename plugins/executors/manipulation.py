@@ -119,12 +119,23 @@ def fit_into_workspace(path: np.ndarray, camera_origin: np.ndarray, low: np.ndar
     enter, leave = enter.max(axis=1), leave.min(axis=1)
     hits = (enter <= leave) & (leave > 0)
     scale = np.clip(1.0, np.maximum(enter, 0.0), leave)
-    if not hits.all():
+    misses = np.flatnonzero(~hits)
+    if len(misses):
         candidates = np.linspace(0.0, 2.0, 401)
-        points = origin + candidates[None, :, None] * rays[:, None]  # [T, S, 3]
+        points = origin + candidates[None, :, None] * rays[misses, None]  # [M, S, 3]
         outside = np.linalg.norm(points - np.clip(points, low, high), axis=-1)
-        scale = np.where(hits, scale, candidates[np.argmin(outside, axis=1)])
+        scale[misses] = candidates[np.argmin(outside, axis=1)]
     return origin + scale[:, None] * rays
+
+
+def commanded_path(trajectory: RigidTrajectory, point: np.ndarray, camera_origin: np.ndarray | None = None,
+                   workspace: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The path ``[T, 3]`` of ``point`` carried by ``trajectory``, fitted into ``workspace``
+    (``(low, high)``) along the viewing rays from ``camera_origin`` when both are given."""
+    path = contact_path(trajectory, point)
+    if workspace is None or camera_origin is None:
+        return path
+    return fit_into_workspace(path, camera_origin, *workspace)
 
 
 def choose_mode(path: np.ndarray, config: ManipulationConfig) -> str:
@@ -161,14 +172,7 @@ def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
     points outside the box are slid along their viewing rays into it (:func:`fit_into_workspace`).
     """
     contact_point = np.asarray(contact_point, dtype=np.float64)
-
-    def path_of(point: np.ndarray) -> np.ndarray:
-        path = contact_path(trajectory, point)
-        if workspace is None or camera_origin is None:
-            return path
-        return fit_into_workspace(path, camera_origin, *workspace)
-
-    path = path_of(contact_point)
+    path = commanded_path(trajectory, contact_point, camera_origin, workspace)
     offset = np.asarray(config.grasp_offset_m)
     carrying = holding and hand_m is not None and bool(
         np.linalg.norm(np.asarray(hand_m) - (path[0] + offset)) < config.holding_radius_m)
@@ -178,7 +182,8 @@ def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
     if mode == "grasp":
         if camera_origin is not None and not carrying:
             view = contact_point - np.asarray(camera_origin, dtype=np.float64)
-            path = path_of(contact_point + config.grasp_depth_m * view / np.linalg.norm(view))
+            inside = contact_point + config.grasp_depth_m * view / np.linalg.norm(view)
+            path = commanded_path(trajectory, inside, camera_origin, workspace)
         grasp = path[0] + offset
         if not carrying:
             waypoints += [Waypoint(grasp + up, False, 0.02), Waypoint(grasp, False, 0.01),
