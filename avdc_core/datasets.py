@@ -92,6 +92,26 @@ def find_episodes(root: str | Path) -> list[Episode]:
     return episodes
 
 
+def recorded_seeds(episodes: list[Episode]) -> dict[str, list[int]]:
+    """The simulator seeds of the episodes that record one (an ``info.json`` with ``task``,
+    ``camera`` and ``seed``, as ``avdc collect`` writes), sorted, by ``task/camera``."""
+    import json
+
+    seeds: dict[str, set[int]] = {}
+    for episode in episodes:
+        path = episode.folder / "info.json"
+        if not path.is_file():
+            continue
+        try:
+            info = json.loads(path.read_text())
+            key, seed = f"{info['task']}/{info['camera']}", int(info["seed"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputDataError(f"{str(path)!r} is not a valid episode record (expected JSON with "
+                                 f"task, camera and an integer seed): {error}") from error
+        seeds.setdefault(key, set()).add(seed)
+    return {key: sorted(values) for key, values in sorted(seeds.items())}
+
+
 def read_frame(path: Path) -> np.ndarray:
     """An RGB uint8 ``[H, W, 3]`` image; raises naming the file if it cannot be decoded."""
     import cv2

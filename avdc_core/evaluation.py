@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from .artifacts import write_json, write_video
-from .errors import InputDataError
+from .errors import InputDataError, SpecError
+from .interfaces import BuildContext
+from .spec import ResolvedSpec
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,29 @@ def episode_spec(spec_data: dict[str, Any], job: EpisodeJob) -> dict[str, Any]:
         raise InputDataError("the evaluated spec needs an 'executor' section")
     executor["params"] = {**executor.get("params", {}), **job.executor_params}
     return spec
+
+
+def check_unseen_seeds(resolved: ResolvedSpec, jobs: list[EpisodeJob]) -> None:
+    """Raise :class:`SpecError` if a job's seed is one the spec's generator was trained on for
+    that task and setting: a learned model must be evaluated on episodes it has not seen."""
+    generator = resolved.components.get("generator")
+    if generator is None:
+        return
+    context = BuildContext(base_dir=resolved.base_dir, device=resolved.spec.device)
+    seen = generator.info.component.training_seeds(generator.config, context)
+    clashes: dict[str, list[int]] = {}
+    for job in jobs:
+        if job.seed in seen.get(f"{job.task}/{job.setting}", ()):
+            clashes.setdefault(f"{job.task}/{job.setting}", []).append(job.seed)
+    if clashes:
+        listed = "; ".join(f"{cell}: {_ranges(seeds)}" for cell, seeds in clashes.items())
+        raise SpecError(f"the generator {generator.info.address} was trained on seeds this evaluation "
+                        f"would test ({listed}); evaluate on unseen seeds (--first-seed) or train on "
+                        "other seeds (avdc collect --seed)")
+
+
+def _ranges(seeds: list[int]) -> str:
+    return f"{seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds from {min(seeds)} to {max(seeds)}"
 
 
 def run_episode_job(job: EpisodeJob, options: EvalOptions) -> dict[str, Any]:

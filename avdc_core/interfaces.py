@@ -119,6 +119,13 @@ class VideoGenerator(Component):
     def generate(self, observation: Observation, text: str, seed: int = 0) -> Video:
         """A video whose frame 0 is ``observation.rgb`` (same size)."""
 
+    @classmethod
+    def training_seeds(cls, config: ComponentConfig, context: BuildContext) -> dict[str, list[int]]:
+        """The simulator seeds a learned generator was trained on, by ``task/setting`` (e.g.
+        ``door-close/corner``), read cheaply from its files; an evaluation refuses to test on
+        them. Generators that learn nothing from episodes return ``{}``."""
+        return {}
+
 
 class FlowEstimator(Component):
     """Dense correspondences between consecutive frames of a video."""

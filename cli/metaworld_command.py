@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from avdc_core.evaluation import EvalOptions, episode_spec, pending_jobs, run_evaluation
+from avdc_core.evaluation import EvalOptions, check_unseen_seeds, episode_spec, pending_jobs, run_evaluation
 from avdc_core.spec import read_yaml, resolve_spec
 
 from .core_commands import DEFAULT_SPEC, _registry
@@ -51,6 +51,7 @@ def evaluate(ctx: typer.Context,
              tasks: Annotated[Optional[str], typer.Option(help=TASKS_HELP)] = None,
              cameras: Annotated[Optional[str], typer.Option(help=CAMERAS_HELP)] = None,
              seeds: Annotated[int, typer.Option(min=1, help="seeds per task and camera")] = 25,
+             first_seed: Annotated[int, typer.Option(min=0, help="first seed (seeds run from it up)")] = 0,
              workers: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 1,
              out: Annotated[Path, typer.Option(help="results folder")] = Path("runs/eval"),
              video: Annotated[bool, typer.Option("--video", help="MP4 of each episode and plan")] = False) -> None:
@@ -62,13 +63,14 @@ def evaluate(ctx: typer.Context,
 
     path = spec or DEFAULT_SPEC
     data = read_yaml(path)
-    jobs = metaworld_jobs(_split(tasks, PAPER_TASKS), _split(cameras, PAPER_CAMERAS), seeds)
+    jobs = metaworld_jobs(_split(tasks, PAPER_TASKS), _split(cameras, PAPER_CAMERAS), seeds, first_seed)
     if video:
         jobs = [type(job)(job.task, job.setting, job.seed, {**job.executor_params, "record": True})
                 for job in jobs]
     # fail fast on a bad spec, before any worker starts
-    resolve_spec(episode_spec(data, jobs[0]), _registry(ctx), base_dir=path.resolve().parent,
-                 source=str(path))
+    resolved = resolve_spec(episode_spec(data, jobs[0]), _registry(ctx), base_dir=path.resolve().parent,
+                            source=str(path))
+    check_unseen_seeds(resolved, jobs)
     todo = len(pending_jobs(jobs, out))
     typer.echo(f"{len(jobs)} episode(s), {len(jobs) - todo} already done, {todo} to run")
     options = EvalOptions(data, path.resolve().parent, out, workers=workers, video=video)

@@ -63,6 +63,12 @@ class UnetDiffusionGenerator(VideoGenerator):
 
         require_checkpoint_files(context.resolve(config.checkpoint))
 
+    @classmethod
+    def training_seeds(cls, config: UnetDiffusionConfig, context: BuildContext) -> dict[str, list[int]]:
+        from avdc_plugins.generators.video_diffusion.checkpoint import read_card
+
+        return read_card(context.resolve(config.checkpoint)).data.seeds
+
     def _text_encoder(self, context: BuildContext) -> TextEncoder:
         wanted = self.model.card.text_encoder
         encoder = context.text_encoder

@@ -82,6 +82,9 @@ class OracleGenerator(VideoGenerator):
         max_steps: int = Field(default=500, ge=1, description="expert steps before giving up")
         extra_steps: int = Field(default=10, ge=0, description="expert steps kept after success "
                                  "(the first success state is on the threshold's edge)")
+        model_size: tuple[int, int] | None = Field(
+            default=None, description="[height, width]: shrink the imagined frames to this size and "
+            "stretch them back, as generator/unet-diffusion does: a perfect video model of that size")
 
     def generate(self, observation: Observation, text: str, seed: int = 0) -> Video:
         scene = observation.extras.get("simulator")
@@ -106,7 +109,13 @@ class OracleGenerator(VideoGenerator):
                   "segmentation_without_robot": np.stack([view.segmentation for view in hidden]),
                   "camera": observation.camera, "states": np.stack([states[s] for s in steps]),
                   "frame_steps": steps, "expert_steps": len(states) - 1, "expert_success": success}
-        return Video(np.stack(frames), extras)
+        frames = np.stack(frames)
+        if self.config.model_size is not None:
+            from avdc_core.datasets import resize_rgb
+
+            size = frames.shape[1:3]
+            frames[1:] = [resize_rgb(resize_rgb(f, *self.config.model_size), *size) for f in frames[1:]]
+        return Video(frames, extras)
 
 
 @hookimpl

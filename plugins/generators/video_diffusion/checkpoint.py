@@ -30,6 +30,16 @@ HOW_TO_GET = ("train one with `avdc train CONFIG.yaml` (it writes <out_dir>/mode
               "model.json); pretrained weights cannot be downloaded here")
 
 
+class TrainingData(BaseModel):
+    """What a model was trained on: how many episodes, and the simulator seeds of those that
+    record one (``avdc collect`` writes ``info.json``), by ``task/camera`` (e.g. ``door-close/corner``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    episodes: int = Field(default=0, ge=0)
+    seeds: dict[str, list[int]] = Field(default_factory=dict)
+
+
 class ModelCard(BaseModel):
     """The JSON config of a generator checkpoint: everything needed to rebuild and run it."""
 
@@ -41,6 +51,8 @@ class ModelCard(BaseModel):
     text_encoder: ComponentSpec = Field(description="the text encoder the model was trained with")
     step: int = Field(default=0, ge=0, description="optimizer steps trained")
     tasks: list[str] = Field(default_factory=list, description="task texts seen in training")
+    data: TrainingData = Field(default_factory=TrainingData, description="the training episodes")
+    train_seconds: float = Field(default=0.0, ge=0, description="wall time of training, all sittings")
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
@@ -121,6 +133,25 @@ def load_state_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], s
     module.load_state_dict(state)
 
 
+def _card_from(config: dict[str, Any], path: Path) -> ModelCard:
+    try:
+        return ModelCard.model_validate(config)
+    except ValidationError as error:
+        raise SpecError(f"checkpoint config {str(json_path(path))!r} is invalid:\n"
+                        f"{format_validation_error(error, '')}") from error
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The card of checkpoint ``path`` (its ``.json``), without reading the weights."""
+    path = Path(path)
+    require_checkpoint_files(path)
+    try:
+        config = json.loads(json_path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise InputDataError(f"checkpoint config {str(json_path(path))!r} is unreadable: {error}") from error
+    return _card_from(config, path)
+
+
 @dataclass
 class VideoDiffusionModel:
     """A U-Net, its diffusion process and its card: load, save, sample."""
@@ -137,18 +168,18 @@ class VideoDiffusionModel:
     def load(cls, path: str | Path, device: str = "cpu") -> VideoDiffusionModel:
         """Load a generator checkpoint (``model.safetensors`` + ``model.json``)."""
         tensors, config = load_tensors(path)
-        try:
-            card = ModelCard.model_validate(config)
-        except ValidationError as error:
-            raise SpecError(f"checkpoint config {str(json_path(Path(path)))!r} is invalid:\n"
-                            f"{format_validation_error(error, '')}") from error
-        model = cls.from_card(card)
+        model = cls.from_card(_card_from(config, Path(path)))
         load_state_strict(model.unet, tensors, repr(str(path)))
         model.unet.to(device).eval()
         return model
 
-    def save(self, path: str | Path) -> Path:
-        return save_tensors(path, self.unet.state_dict(), self.card.model_dump(mode="json"))
+    def save(self, path: str | Path, dtype: torch.dtype | None = None) -> Path:
+        """Write the weights (cast to ``dtype``, e.g. ``torch.float16`` to halve the file; they
+        load back into the float32 model) and the card."""
+        state = self.unet.state_dict()
+        if dtype is not None:
+            state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+        return save_tensors(path, state, self.card.model_dump(mode="json"))
 
     def generate(self, rgb: np.ndarray, text_embedding: np.ndarray, generator: torch.Generator,
                  sample_steps: int = 10, eta: float = 0.0, guidance_scale: float = 1.0) -> np.ndarray:

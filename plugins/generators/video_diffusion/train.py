@@ -19,6 +19,7 @@ Output folder::
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,11 +30,12 @@ from einops import rearrange
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from avdc_core import BuildContext, SpecError, TextEncoder
-from avdc_core.datasets import VideoClipDataset
+from avdc_core.datasets import VideoClipDataset, recorded_seeds
 from avdc_core.spec import ComponentSpec, format_validation_error, read_yaml, validate_mapping
 
 from .checkpoint import (
     ModelCard,
+    TrainingData,
     VideoDiffusionModel,
     config_differences,
     load_state_strict,
@@ -130,14 +132,15 @@ def build_text_encoder(spec: ComponentSpec, context: BuildContext) -> TextEncode
     return info.component(params, context)
 
 
-def _card(config: TrainConfig, text_dim: int, step: int, tasks: list[str]) -> ModelCard:
+def _card(config: TrainConfig, text_dim: int, dataset: VideoClipDataset) -> ModelCard:
     if "text_dim" in config.model.model_fields_set and config.model.text_dim != text_dim:
         raise SpecError(f"model.text_dim is {config.model.text_dim} but text encoder "
                         f"{config.text_encoder.plugin!r} gives {text_dim}-d embeddings; drop model.text_dim "
                         "or set it to the encoder's width")
     unet = config.model.model_copy(update={"text_dim": text_dim})
+    data = TrainingData(episodes=len(dataset), seeds=recorded_seeds(dataset.episodes))
     return ModelCard(unet=unet, diffusion=config.diffusion, text_encoder=config.text_encoder,
-                     step=step, tasks=tasks)
+                     tasks=dataset.tasks, data=data)
 
 
 def init_model(card: ModelCard, seed: int) -> VideoDiffusionModel:
@@ -185,11 +188,17 @@ def _save(out: Path, model: VideoDiffusionModel, raw: torch.nn.Module, ema, opti
     })
 
 
-def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer, config: TrainConfig) -> int:
+PROGRESS_FIELDS = ("step", "train_seconds")
+"""Card fields that grow as training goes on; every other field must match to resume."""
+
+
+def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer,
+            config: TrainConfig) -> ModelCard:
+    """Load ``out``'s training state; returns the saved card (its step and training time)."""
     tensors, saved = load_tensors(out / "train_state.safetensors")
-    now = {"card": card.model_dump(mode="json", exclude={"step", "tasks"}),
+    now = {"card": card.model_dump(mode="json", exclude=set(PROGRESS_FIELDS)),
            "train": config.model_dump(mode="json", include={"model", "diffusion", "text_encoder", "seed"})}
-    before = {"card": {k: v for k, v in saved["card"].items() if k not in ("step", "tasks")},
+    before = {"card": {k: v for k, v in saved["card"].items() if k not in PROGRESS_FIELDS},
               "train": saved["train"]}
     differences = config_differences(before, now)
     if differences:
@@ -203,7 +212,7 @@ def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer, co
             _, index, slot = key.split(".", 2)
             state.setdefault(int(index), {})[slot] = value
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
-    return int(saved["card"]["step"])
+    return ModelCard.model_validate(saved["card"])
 
 
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
@@ -227,19 +236,18 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
     dataset = VideoClipDataset(config.data.root, config.model.image_size, config.model.frames,
                                config.data.random_crop_scale, config.data.cache)
     encoder = build_text_encoder(config.text_encoder, BuildContext(device=str(device)))
-    tasks = dataset.tasks
-    text_table = torch.from_numpy(encoder.encode(tasks)).to(device)
-    task_row = {task: i for i, task in enumerate(tasks)}
-    card = _card(config, encoder.dim, 0, tasks)
+    card = _card(config, encoder.dim, dataset)
+    text_table = torch.from_numpy(encoder.encode(card.tasks)).to(device)
+    task_row = {task: i for i, task in enumerate(card.tasks)}
 
     bundle = init_model(card, config.seed)
     raw = bundle.unet.to(device)
     ema = AveragedModel(raw, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema_decay))
     ema.module.eval()
     optimizer = torch.optim.AdamW(raw.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    step = 0
     if resume:
-        step = _resume(out, card, raw, ema, optimizer, config)
+        card = _resume(out, card, raw, ema, optimizer, config)
+    step, trained_before, started = card.step, card.train_seconds, time.monotonic()
     model, optimizer = accelerator.prepare(raw, optimizer)
     loader = torch.utils.data.DataLoader(
         dataset, batch_sampler=StepBatches(len(dataset), config, step, accelerator.process_index),
@@ -280,7 +288,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
         last = step == config.optim.steps
         if accelerator.is_main_process and (step % config.save_every == 0 or last
                                             or (config.sample_every and step % config.sample_every == 0)):
-            snapshot = VideoDiffusionModel(card.model_copy(update={"step": step}), ema.module, bundle.diffusion)
+            progress_now = {"step": step, "train_seconds": trained_before + time.monotonic() - started}
+            snapshot = VideoDiffusionModel(card.model_copy(update=progress_now), ema.module, bundle.diffusion)
             if step % config.save_every == 0 or last:
                 _save(out, snapshot, accelerator.unwrap_model(model), ema, optimizer, config)
             if config.sample_every and (step % config.sample_every == 0 or last):
