@@ -21,6 +21,25 @@ BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands", "avdc_cli.train_command", "
 """Modules whose ``register(app)`` adds avdc's own commands; plugins add theirs via ``avdc_cli``."""
 
 
+def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
+    """click's exception class ``name`` and typer's own copy of it: typer >= 0.2x raises its
+    vendored copies (``typer._click.exceptions.UsageError``, ``typer.exceptions.Exit``) instead."""
+    found = [getattr(click.exceptions, name)]
+    for module in ("typer._click.exceptions", "typer.exceptions"):
+        try:
+            copy = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if isinstance(copy, type) and copy not in found:
+            found.append(copy)
+    return tuple(found)
+
+
+USAGE_ERRORS = _exception_classes("ClickException")
+EXITS = _exception_classes("Exit")
+ABORTS = _exception_classes("Abort")
+
+
 def make_app(registry: Registry) -> typer.Typer:
     """A fresh ``avdc`` app with avdc's own commands and those plugins add."""
     app = typer.Typer(name="avdc", add_completion=False, no_args_is_help=True,
@@ -49,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except click.exceptions.Exit as done:
+    except EXITS as done:
         return done.exit_code
-    except click.ClickException as error:
+    except USAGE_ERRORS as error:
         error.show()
         return error.exit_code
-    except click.exceptions.Abort:
+    except ABORTS:
         print("aborted", file=sys.stderr)
         return 130
 

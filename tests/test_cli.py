@@ -37,6 +37,15 @@ def test_plugins_json_lists_every_built_in_kind_with_package(capsys):
     assert all(row["package"] == "avdc" and row["summary"] for row in data["plugins"])
 
 
+@pytest.mark.parametrize("argv, expected", [
+    ([], "Usage: avdc"), (["bogus"], "No such command 'bogus'"), (["--version"], "No such option"),
+    (["run", "--episodes", "abc"], "Invalid value for '--episodes'")])
+def test_usage_mistakes_end_in_help_or_one_line_without_a_traceback(capsys, argv, expected):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert expected in out + err and "Traceback" not in out + err
+
+
 def test_validate_accepts_the_embedded_default(capsys):
     code, out, _ = run(capsys, "validate")
     assert code == 0 and out.strip().endswith(f"ok: {DEFAULT_SPEC}")

@@ -77,3 +77,19 @@ def test_cloned_rollout_matches_the_live_env_step_for_step():
 def test_observation_without_simulator_is_rejected():
     with pytest.raises(InputDataError, match="executor/metaworld"):
         make_oracle().generate(flat_observation(), "door open")
+
+
+def test_model_size_gives_the_video_a_perfect_model_of_that_size_would(button):
+    executor, observation = button
+    sharp = make_oracle().generate(observation, "button press")
+    small = make_oracle(model_size=(24, 32)).generate(observation, "button press")
+    np.testing.assert_array_equal(small.frames[0], observation.rgb)  # the observation stays sharp
+    assert small.frames.shape == sharp.frames.shape
+    # every imagined frame is the sharp one shrunk to 24x32 and stretched back: detail is lost
+    from avdc_core.datasets import resize_rgb
+
+    for frame_small, frame_sharp in zip(small.frames[1:], sharp.frames[1:]):
+        np.testing.assert_array_equal(frame_small, resize_rgb(resize_rgb(frame_sharp, 24, 32), 120, 160))
+    gradient = [np.abs(np.diff(v.frames[-1].astype(float), axis=1)).mean() for v in (sharp, small)]
+    assert gradient[1] < 0.7 * gradient[0]
+    np.testing.assert_array_equal(small.extras["depth"], sharp.extras["depth"])  # the truth is unchanged

@@ -163,10 +163,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass
 class TrainResult:
-    """What a run did: its last step, the loss of every optimizer step it ran, where it wrote."""
+    """What a run did: its last step, the loss and the wall time (seconds, data loading
+    included) of every optimizer step it ran, where it wrote."""
 
     step: int
     losses: list[float] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
     out_dir: Path = Path(".")
 
     @property
@@ -215,15 +217,20 @@ def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer,
     return ModelCard.model_validate(saved["card"])
 
 
+def resolved_precision(config: TrainConfig) -> str:
+    """The mixed precision a run uses: ``auto`` is fp16 on CUDA and none elsewhere."""
+    if config.mixed_precision != "auto":
+        return config.mixed_precision
+    return "fp16" if torch.cuda.is_available() and not config.cpu else "no"
+
+
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
     """Run (or, with ``resume``, continue) a training run; returns the losses it logged."""
     from accelerate import Accelerator
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
     from tqdm.auto import tqdm
 
-    mixed = config.mixed_precision
-    if mixed == "auto":
-        mixed = "fp16" if torch.cuda.is_available() and not config.cpu else "no"
+    mixed = resolved_precision(config)
     out = config.out_dir
     try:
         accelerator = Accelerator(mixed_precision=mixed, cpu=config.cpu, log_with="tensorboard",
@@ -255,7 +262,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
     result = TrainResult(step=step, out_dir=out)
     bar = tqdm(total=config.optim.steps, initial=step, desc="train", unit="step",
                disable=not progress or not accelerator.is_main_process)
-    micro, running = 0, 0.0
+    micro, running, tick = 0, 0.0, time.monotonic()
     model.train()
     for frames, texts in loader:
         generator = torch.Generator(device).manual_seed(
@@ -281,6 +288,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
         value = accelerator.gather(running[None]).mean().item()
         micro, running = 0, 0.0
         result.losses.append(value)
+        result.step_seconds.append(time.monotonic() - tick)
+        tick = time.monotonic()
         bar.update(1)
         bar.set_postfix(loss=f"{value:.4f}")
         if step % config.log_every == 0:

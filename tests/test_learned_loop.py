@@ -1,0 +1,93 @@
+"""The learned loop: what a model was trained on travels with it, evaluation refuses those seeds,
+checkpoints ship in fp16, and the GPU training benchmark runs (at toy size, on the CPU)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from avdc_cli.main import main
+from avdc_core import SpecError
+from avdc_core.evaluation import EpisodeJob, check_unseen_seeds
+from avdc_core.registry import Registry
+from avdc_core.spec import resolve_spec
+from avdc_plugins.generators.video_diffusion.checkpoint import VideoDiffusionModel, read_card
+from avdc_plugins.generators.video_diffusion.train import train
+from test_diffusion import _random_card_model
+from test_train import tiny_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def trained_on_seed_7(tmp_path_factory):
+    """A 2-step model trained on one real handle-press/corner demonstration, simulator seed 7."""
+    pytest.importorskip("metaworld")
+    from avdc_plugins.executors.metaworld_collect import collect_demonstrations
+
+    root = tmp_path_factory.mktemp("learned")
+    collect_demonstrations(["handle-press"], ["corner"], 1, root / "data", resolution=(80, 60), first_seed=7)
+    config = tiny_config(root / "run", steps=2)
+    config = config.model_copy(update={"data": config.data.model_copy(update={"root": root / "data"})})
+    train(config, progress=False)
+    return root / "run" / "model.safetensors"
+
+
+def _generated_spec(checkpoint: Path) -> dict:
+    spec = yaml.safe_load((ROOT / "specs" / "metaworld-generated.yaml").read_text())
+    spec["generator"]["params"]["checkpoint"] = str(checkpoint)
+    spec["executor"]["params"] = {"task": "handle-press", "camera": "corner"}
+    return spec
+
+
+def test_the_card_lists_the_episodes_and_seeds_a_model_was_trained_on(trained_on_seed_7):
+    card = read_card(trained_on_seed_7)
+    assert card.data.episodes == 1
+    assert card.data.seeds == {"handle-press/corner": [7]}
+    assert card.step == 2 and card.train_seconds > 0
+
+
+def test_evaluating_on_a_training_seed_is_refused_and_other_seeds_pass(trained_on_seed_7):
+    resolved = resolve_spec(_generated_spec(trained_on_seed_7), Registry.discover())
+    with pytest.raises(SpecError, match=r"trained on seeds .*handle-press/corner: 7\b"):
+        check_unseen_seeds(resolved, [EpisodeJob("handle-press", "corner", s) for s in range(10)])
+    check_unseen_seeds(resolved, [EpisodeJob("handle-press", "corner", s) for s in range(8, 18)])
+    check_unseen_seeds(resolved, [EpisodeJob("handle-press", "corner2", 7)])  # another camera's seed 7
+
+
+def test_avdc_eval_refuses_training_seeds_before_running_anything(trained_on_seed_7, tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_generated_spec(trained_on_seed_7)))
+    code = main(["eval", str(spec), "--tasks", "handle-press", "--cameras", "corner", "--seeds", "8",
+                 "--out", str(tmp_path / "eval")])
+    assert code == SpecError.exit_code
+    assert "--first-seed" in capsys.readouterr().err
+    assert not (tmp_path / "eval" / "episodes").exists()
+
+
+def test_fp16_checkpoint_is_half_the_size_and_samples_like_the_float32_one(tmp_path):
+    model = _random_card_model()
+    full = model.save(tmp_path / "full.safetensors")
+    half = model.save(tmp_path / "half.safetensors", dtype=torch.float16)
+    assert 0.45 < half.stat().st_size / full.stat().st_size < 0.55
+    loaded = VideoDiffusionModel.load(half)
+    assert all(p.dtype == torch.float32 for p in loaded.unet.parameters())
+    rgb = np.random.default_rng(0).integers(0, 255, (*model.card.unet.image_size, 3), dtype=np.uint8)
+    text = np.ones(model.card.unet.text_dim, np.float32)
+    a, b = (m.generate(rgb, text, torch.Generator().manual_seed(0), 4) for m in (model, loaded))
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 1.0
+
+
+def test_gpu_training_benchmark_runs_at_toy_size_on_the_cpu(capsys):
+    spec = importlib.util.spec_from_file_location("bench_train_gpu", ROOT / "benchmarks" / "bench_train_gpu.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    figures = bench.main(["--toy", "--steps", "4", "--warmup", "1", "--clips", "3"])
+    assert figures["steps"] == 4 and figures["device"] == "cpu" and figures["mixed_precision"] == "no"
+    assert figures["steps_per_second"] > 0 and np.isfinite(figures["loss_last10"])
+    assert "steps/s" in capsys.readouterr().out
