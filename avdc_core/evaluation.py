@@ -177,6 +177,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     settings = list(dict.fromkeys(r["setting"] for r in records))
     cells = {task: {setting: rate([r for r in records if r["task"] == task and r["setting"] == setting])
                     for setting in settings} for task in tasks}
+    plans = sum(len(r.get("plan_residuals_px", [])) for r in records)
+    stages: dict[str, float] = {}
+    for record in records:
+        for stage, seconds in record.get("plan_stage_seconds", {}).items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
     ends: dict[str, int] = {}
     for record in records:
         ends[record.get("end", "?")] = ends.get(record.get("end", "?"), 0) + 1
@@ -189,6 +194,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_replans": float(np.mean([r.get("replans", 0) for r in records])) if records else 0.0,
         "mean_steps": float(np.mean([r.get("steps", 0) for r in records])) if records else 0.0,
         "mean_plan_seconds": float(np.mean([r.get("plan_seconds", 0.0) for r in records])) if records else 0.0,
+        "plans": plans,
+        "mean_stage_seconds_per_plan": {stage: total / plans for stage, total in stages.items()} if plans else {},
         "mean_episode_seconds": float(np.mean([r.get("seconds", 0.0) for r in records])) if records else 0.0,
         "ends": ends,
         "errors": [{"task": r["task"], "setting": r["setting"], "seed": r["seed"], "error": r["error"]}

@@ -45,7 +45,9 @@ class StallDetector:
 class EpisodeResult:
     """How one closed-loop episode ended. ``end`` is ``success``, ``step_limit``,
     ``replan_limit`` or ``plan_failed`` (no attempt gave a plan); ``plan_failures`` says why each
-    failed attempt (:class:`~avdc_core.errors.PlanFailedError`) could not plan."""
+    failed attempt (:class:`~avdc_core.errors.PlanFailedError`) could not plan;
+    ``plan_stage_seconds`` sums each planning stage (``generate``, ``flow``, ``segment``, ``track``,
+    ``solve``) over the episode's plans (one per entry of ``plan_residuals_px``)."""
 
     success: bool
     steps: int
@@ -55,6 +57,7 @@ class EpisodeResult:
     execute_seconds: float
     plan_residuals_px: list[float] = field(default_factory=list)
     plan_failures: list[str] = field(default_factory=list)
+    plan_stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +73,7 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
     plan_seconds = execute_seconds = 0.0
     residuals: list[float] = []
     failures: list[str] = []
+    stages: dict[str, float] = {}
 
     def follow(reports: Iterator[StepReport]) -> str | None:
         """Step through ``reports``: ``success``, ``step_limit``, or ``None`` (done or stalled)."""
@@ -99,6 +103,8 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
             reports = executor.retreat()
         else:
             residuals.append(float(np.max(plan.trajectory.residuals_px)))
+            for stage, seconds in plan.timings_s.items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
             if on_plan is not None:
                 on_plan(attempt, plan)
             reports = executor.execute(commands)
@@ -107,8 +113,8 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
         execute_seconds += time.perf_counter() - start
         if end is not None:
             return EpisodeResult(end == "success", steps, attempt, end, plan_seconds,
-                                 execute_seconds, residuals, failures)
+                                 execute_seconds, residuals, failures, stages)
         observation = executor.observe()
     end = "plan_failed" if len(failures) > config.max_replans else "replan_limit"
     return EpisodeResult(False, steps, config.max_replans, end, plan_seconds,
-                         execute_seconds, residuals, failures)
+                         execute_seconds, residuals, failures, stages)

@@ -83,6 +83,10 @@ def evaluate(ctx: typer.Context,
     typer.echo((out / "results.md").read_text())
     typer.echo(f"overall success {100 * summary['overall_success']:.1f}% over {summary['episodes']} "
                f"episode(s); {len(summary['errors'])} error(s); results in {out}/")
+    stages = summary["mean_stage_seconds_per_plan"]
+    if stages:
+        typer.echo(f"seconds per plan ({summary['plans']} plans): "
+                   + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in stages.items()))
 
 
 def register(app: typer.Typer) -> None:

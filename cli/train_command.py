@@ -63,6 +63,20 @@ def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors wr
     typer.echo(f"{len(frames)} frames {frames.shape[2]}x{frames.shape[1]} -> {write_video(out, frames)}")
 
 
+def export(checkpoint: Annotated[Path, typer.Argument(help="model.safetensors written by `avdc train`")],
+           out: Annotated[Path, typer.Option(help="where to write the exported .safetensors")],
+           fp16: Annotated[bool, typer.Option(help="store the weights in half precision")] = True) -> None:
+    """Copy a trained model for shipping (fp16 by default) with a MODEL_CARD.md beside it."""
+    import torch
+
+    from avdc_plugins.generators.video_diffusion.checkpoint import export_checkpoint, file_sha256
+
+    target = export_checkpoint(checkpoint, out, torch.float16 if fp16 else None)
+    typer.echo(f"{target} ({target.stat().st_size / 2 ** 20:.1f} MiB, sha256 {file_sha256(target)}); "
+               f"card: {target.parent / 'MODEL_CARD.md'}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command()(generate)
+    app.command()(export)

@@ -23,7 +23,7 @@ class CountingPlanner:
     def plan(self, observation, text, target, mode="object", seed=0):
         self.calls += 1
         return SimpleNamespace(trajectory=SimpleNamespace(residuals_px=np.array([0.0, 0.5])),
-                               points_world=np.zeros((1, 3)))
+                               points_world=np.zeros((1, 3)), timings_s={"generate": 0.5, "solve": 0.25})
 
 
 class FailingPlanner(CountingPlanner):
@@ -104,6 +104,7 @@ def test_stall_triggers_a_replan_from_the_new_observation():
     config = ReplanConfig(stall_steps=4, stall_mm=1.0)
     result = run_episode(planner, robot, config, seed=0)
     assert result.success and result.replans == 2 and planner.calls == 3
+    assert result.plan_stage_seconds == {"generate": 1.5, "solve": 0.75}  # summed over the 3 plans
     # plan 1: 5 steps to the wall + 4 still ones; plan 2 starts at the wall: 5 still reports
     # fill the window; plan 3: 15 steps to the goal
     assert result.steps == (5 + 4) + 5 + 15

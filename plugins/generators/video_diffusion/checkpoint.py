@@ -53,6 +53,8 @@ class ModelCard(BaseModel):
     tasks: list[str] = Field(default_factory=list, description="task texts seen in training")
     data: TrainingData = Field(default_factory=TrainingData, description="the training episodes")
     train_seconds: float = Field(default=0.0, ge=0, description="wall time of training, all sittings")
+    training: dict[str, Any] = Field(default_factory=dict, description="the run's optimiser, precision, "
+                                     "seed and text dropout (a record; not needed to run the model)")
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
@@ -196,3 +198,58 @@ class VideoDiffusionModel:
         future = self.diffusion.sample(self.unet, cond, text, generator, sample_steps, eta, guidance_scale)
         frames = ((future[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
         return np.concatenate([rgb[None], rearrange(frames, "c f h w -> f h w c").numpy()])
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_checkpoint(source: str | Path, target: str | Path, dtype: torch.dtype | None = torch.float16) -> Path:
+    """Copy a checkpoint to ``target`` with its weights cast to ``dtype`` (fp16 halves the file)
+    and write ``MODEL_CARD.md`` beside it: data, architecture, training, file hash."""
+    model = VideoDiffusionModel.load(source)
+    target = model.save(target, dtype)
+    (target.parent / "MODEL_CARD.md").write_text(model_card_markdown(model.card, target))
+    return target
+
+
+def model_card_markdown(card: ModelCard, weights: Path) -> str:
+    """A human-readable card for the checkpoint ``weights`` (written by :func:`export_checkpoint`)."""
+    unet, data = card.unet, card.data
+    seeds = "\n".join(f"| {cell} | {len(values)} | {min(values)}-{max(values)} |"
+                      for cell, values in data.seeds.items()) or "| (not recorded) | | |"
+    return f"""# Video model card: `{weights.name}`
+
+Written by `avdc export` from an `avdc train` run; `{json_path(weights).name}` beside it is the
+machine-readable card (the architecture, diffusion, text encoder, data and training progress).
+
+## Data
+{data.episodes} episodes; task texts: {", ".join(repr(t) for t in card.tasks)}.
+
+| task/camera | episodes | simulator seeds |
+|---|---|---|
+{seeds}
+
+## Model
+U-Net, {unet.conv} convolutions, {unet.image_size[0]}x{unet.image_size[1]} px, {unet.frames} frames
+(1 condition + {unet.future_frames} imagined), base width {unet.base_width}, multipliers
+{list(unet.multipliers)}, {unet.res_blocks} ResNet blocks per level, attention at the
+{unet.attention_levels} lowest levels, text from `{card.text_encoder.plugin}` ({unet.text_dim}-d);
+{card.diffusion.steps} diffusion steps, {card.diffusion.schedule} schedule, {card.diffusion.prediction}-prediction,
+min-SNR gamma {card.diffusion.min_snr_gamma}.
+
+## Training
+{card.step} optimizer steps in {card.train_seconds / 60:.1f} minutes of wall time (all sittings).
+
+```json
+{json.dumps(card.training, indent=2, sort_keys=True)}
+```
+
+## File
+`{weights.name}`: {weights.stat().st_size / 2 ** 20:.1f} MiB, SHA-256 `{file_sha256(weights)}`.
+"""

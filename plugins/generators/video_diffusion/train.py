@@ -139,8 +139,9 @@ def _card(config: TrainConfig, text_dim: int, dataset: VideoClipDataset) -> Mode
                         "or set it to the encoder's width")
     unet = config.model.model_copy(update={"text_dim": text_dim})
     data = TrainingData(episodes=len(dataset), seeds=recorded_seeds(dataset.episodes))
+    training = config.model_dump(mode="json", include={"optim", "mixed_precision", "seed", "text_dropout"})
     return ModelCard(unet=unet, diffusion=config.diffusion, text_encoder=config.text_encoder,
-                     tasks=dataset.tasks, data=data)
+                     tasks=dataset.tasks, data=data, training=training)
 
 
 def init_model(card: ModelCard, seed: int) -> VideoDiffusionModel:
@@ -190,17 +191,18 @@ def _save(out: Path, model: VideoDiffusionModel, raw: torch.nn.Module, ema, opti
     })
 
 
-PROGRESS_FIELDS = ("step", "train_seconds")
-"""Card fields that grow as training goes on; every other field must match to resume."""
+FREE_ON_RESUME = ("step", "train_seconds", "training")
+"""Card fields that may change between sittings (progress, the optimiser's schedule); every other
+field must match to resume."""
 
 
 def _resume(out: Path, card: ModelCard, raw: torch.nn.Module, ema, optimizer,
             config: TrainConfig) -> ModelCard:
     """Load ``out``'s training state; returns the saved card (its step and training time)."""
     tensors, saved = load_tensors(out / "train_state.safetensors")
-    now = {"card": card.model_dump(mode="json", exclude=set(PROGRESS_FIELDS)),
+    now = {"card": card.model_dump(mode="json", exclude=set(FREE_ON_RESUME)),
            "train": config.model_dump(mode="json", include={"model", "diffusion", "text_encoder", "seed"})}
-    before = {"card": {k: v for k, v in saved["card"].items() if k not in PROGRESS_FIELDS},
+    before = {"card": {k: v for k, v in saved["card"].items() if k not in FREE_ON_RESUME},
               "train": saved["train"]}
     differences = config_differences(before, now)
     if differences:
@@ -253,7 +255,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
     ema.module.eval()
     optimizer = torch.optim.AdamW(raw.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
     if resume:
-        card = _resume(out, card, raw, ema, optimizer, config)
+        saved = _resume(out, card, raw, ema, optimizer, config)
+        card = card.model_copy(update={"step": saved.step, "train_seconds": saved.train_seconds})
     step, trained_before, started = card.step, card.train_seconds, time.monotonic()
     model, optimizer = accelerator.prepare(raw, optimizer)
     loader = torch.utils.data.DataLoader(
