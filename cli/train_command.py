@@ -33,6 +33,9 @@ def train(config: Annotated[Path, typer.Argument(help="training config (YAML), e
     result = run_training(settings, resume=resume, progress=progress)
     last = f"{result.losses[-1]:.4f}" if result.losses else "n/a"
     typer.echo(f"step {result.step}, last loss {last}; model: {result.model_path}")
+    if result.interrupted:
+        typer.echo(f"interrupted: saved a resumable checkpoint at step {result.step}; continue with "
+                   f"avdc train {config} --resume" + (f" --out {out}" if out is not None else ""))
 
 
 def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors written by `avdc train`")],

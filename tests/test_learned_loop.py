@@ -91,3 +91,33 @@ def test_gpu_training_benchmark_runs_at_toy_size_on_the_cpu(capsys):
     assert figures["steps"] == 4 and figures["device"] == "cpu" and figures["mixed_precision"] == "no"
     assert figures["steps_per_second"] > 0 and np.isfinite(figures["loss_last10"])
     assert "steps/s" in capsys.readouterr().out
+
+
+SHIPPED = ROOT / "models" / "metaworld-cpu" / "model.safetensors"
+
+
+def test_shipped_model_imagines_the_task_closer_to_the_expert_than_a_still_video():
+    """One plan video from the model in the repository, on an episode it was not trained on:
+    where the expert moves pixels, the imagined frames are nearer the expert's than frame 0 is."""
+    pytest.importorskip("metaworld")
+    from avdc_core import BuildContext
+    from avdc_core.datasets import resize_rgb
+    from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
+    from avdc_plugins.generators.oracle import OracleGenerator
+    from episodes import metaworld_episode
+
+    generator = UnetDiffusionGenerator(UnetDiffusionGenerator.Config(checkpoint=str(SHIPPED), sample_steps=10),
+                                       BuildContext())
+    card = generator.model.card
+    assert card.data.seeds and all(0 not in seeds for seeds in card.data.seeds.values())
+    with metaworld_episode("door-close", "corner", seed=0) as (executor, observation):
+        video = generator.generate(observation, executor.task_text(), seed=0)
+        expert = OracleGenerator(OracleGenerator.Config(), BuildContext()).generate(observation, "door close")
+    assert video.frames.shape == (8, 240, 320, 3)
+    np.testing.assert_array_equal(video.frames[0], observation.rgb)
+    small = [np.stack([resize_rgb(f, *card.unet.image_size) for f in v.frames]).astype(float)
+             for v in (expert, video)]
+    moving = np.abs(small[0][1:] - small[0][:1]).max(axis=-1) > 10
+    imagined_error = np.abs(small[1][1:] - small[0][1:]).max(axis=-1)[moving].mean()
+    still_error = np.abs(small[0][:1] - small[0][1:]).max(axis=-1)[moving].mean()
+    assert moving.mean() > 0.02 and imagined_error < 0.7 * still_error

@@ -183,3 +183,30 @@ def test_avdc_generate_bad_input_exits_with_the_error_code(tmp_path, capsys):
     assert main(["generate", "--checkpoint", str(tmp_path / "none.safetensors"), "--image", str(MW_FRAME),
                  "--text", " ", "--out", str(tmp_path / "x.gif")]) == InputDataError.exit_code
     assert main(["train", str(tmp_path / "missing.yaml")]) == MissingResourceError.exit_code
+
+
+def test_sigint_saves_a_resumable_checkpoint_and_the_run_continues_from_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    config = tmp_path / "train.yaml"
+    settings = tiny_config(tmp_path / "run", steps=100_000).model_dump(mode="json", exclude_unset=True)
+    config.write_text(yaml.safe_dump(settings | {"save_every": 100_000}))
+    child = subprocess.Popen([sys.executable, "-m", "avdc_cli.main", "train", str(config), "--no-progress"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "run" / "tensorboard").glob("**/events*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # some steps, no scheduled save
+    child.send_signal(signal.SIGINT)
+    output, _ = child.communicate(timeout=60)
+    assert child.returncode == 0, output
+    assert "interrupted: saved a resumable checkpoint at step" in output and "--resume" in output
+    saved = load_tensors(tmp_path / "run" / "train_state.safetensors")[1]["card"]["step"]
+    assert 0 < saved < 100_000
+    resumed = train(tiny_config(tmp_path / "run", steps=saved + 2), resume=True, progress=False)
+    assert resumed.step == saved + 2 and len(resumed.losses) == 2 and not resumed.interrupted
