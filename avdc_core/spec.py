@@ -17,12 +17,13 @@ Example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MissingResourceError, SpecError
 from .interfaces import BuildContext, Component, ComponentConfig
@@ -69,7 +70,7 @@ class PipelineSpec(_Strict):
     """The whole spec file."""
 
     task: str | None = None
-    device: str = "cpu"
+    device: str = Field(default="cpu", description="torch device: cpu, cuda or cuda:N")
     generator: ComponentSpec
     text_encoder: ComponentSpec | None = None
     flow: ComponentSpec
@@ -78,6 +79,28 @@ class PipelineSpec(_Strict):
     executor: ComponentSpec | None = None
     planning: PlanningConfig = PlanningConfig()
     replan: ReplanConfig = ReplanConfig()
+
+    @field_validator("device")
+    @classmethod
+    def _usable_device(cls, device: str) -> str:
+        return check_device(device)
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch can use it here: ``cpu``, or ``cuda`` / ``cuda:N`` with that GPU present."""
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if device == "cpu":
+        return device
+    if match is None:
+        raise ValueError(f"device {device!r} is not a torch device avdc runs on; use cpu, cuda or cuda:N")
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(match.group(1) or 0)
+    if index >= count:
+        raise ValueError(f"device {device!r}: torch sees {count} CUDA GPU(s) on this machine"
+                         + ("; use device: cpu" if count == 0 else f"; use cuda:0 .. cuda:{count - 1}"))
+    return device
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,22 @@ def test_usage_mistakes_end_in_help_or_one_line_without_a_traceback(capsys, argv
     assert expected in out + err and "Traceback" not in out + err
 
 
+@pytest.mark.parametrize("changes, expected", [
+    ({"executor": {"plugin": "metaworld", "params": {"task": "door-opn"}}},
+     "executor.params.task: .*did you mean 'door-open'"),
+    ({"executor": {"plugin": "metaworld", "params": {"camera": "nadir"}}},
+     "executor.params.camera: .*valid cameras: topview, corner"),
+    ({"device": "banana"}, "device: .*use cpu, cuda or cuda:N"),
+    ({"device": "cuda:7"}, "device: .*torch sees \\d+ CUDA GPU"),
+])
+def test_validate_refuses_what_a_run_would_trip_on(capsys, tmp_path, changes, expected):
+    pytest.importorskip("metaworld")
+    import re
+
+    code, _, err = run(capsys, "validate", str(write_spec(tmp_path, **changes)))
+    assert code != 0 and re.search(expected, err) and "Traceback" not in err
+
+
 def test_validate_accepts_the_embedded_default(capsys):
     code, out, _ = run(capsys, "validate")
     assert code == 0 and out.strip().endswith(f"ok: {DEFAULT_SPEC}")

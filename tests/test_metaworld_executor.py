@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 pytest.importorskip("metaworld")
 
@@ -22,7 +23,7 @@ from avdc_plugins.executors.manipulation import (  # noqa: E402
     push_direction,
 )
 from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
-from avdc_plugins.executors.metaworld_tasks import FINGER_BODIES  # noqa: E402
+from avdc_plugins.executors.metaworld_tasks import CAMERAS, FINGER_BODIES  # noqa: E402
 from avdc_plugins.generators.oracle import OracleGenerator, body_motion  # noqa: E402
 from episodes import metaworld_episode  # noqa: E402
 
@@ -79,15 +80,27 @@ def test_background_depth_is_zero_and_object_depth_positive():
         executor.close()
 
 
-def test_unknown_task_lists_valid_tasks():
-    with pytest.raises(SpecError, match="valid tasks: .*door-open"):
-        make_executor(task="door-opn")
+def test_unknown_task_is_refused_by_the_config_with_the_closest_name():
+    with pytest.raises(ValidationError, match="did you mean 'door-open'.*valid tasks: .*door-close"):
+        MetaWorldExecutor.Config(task="door-opn")
 
 
-def test_unknown_camera_lists_valid_cameras():
-    executor = make_executor(camera="nadir")
-    with pytest.raises(SpecError, match="valid cameras: .*corner2"):
-        executor.reset(seed=0)
+def test_unknown_camera_is_refused_by_the_config_with_the_valid_ones():
+    with pytest.raises(ValidationError, match="did you mean 'corner2'.*valid cameras: .*topview"):
+        MetaWorldExecutor.Config(camera="corner22")
+
+
+def test_the_camera_list_is_every_meta_world_models_cameras():
+    from avdc_plugins.executors.metaworld_env import MetaWorldScene
+
+    for task in ("door-open", "basketball", "dial-turn"):
+        scene = MetaWorldScene(task, "corner", 32, 32)
+        try:
+            assert tuple(scene.camera_names) == CAMERAS
+        finally:
+            scene.close()
+    with pytest.raises(SpecError, match="valid cameras: .*corner2"):  # the scene checks too
+        MetaWorldScene("door-open", "nadir", 32, 32)
 
 
 def test_total_lift_rule_grasps_a_slow_lift_that_the_per_frame_rule_pushes():

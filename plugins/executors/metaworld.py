@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError
@@ -28,7 +28,7 @@ from avdc_core.interfaces import BuildContext, ComponentConfig, Executor
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
 
 from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_manipulation
-from .metaworld_tasks import FINGER_BODIES, TaskObject, default_object, geom_mask, task_text
+from .metaworld_tasks import CAMERAS, FINGER_BODIES, TaskObject, default_object, geom_mask, task_text, unknown_name
 
 
 class MetaWorldExecutor(Executor):
@@ -52,6 +52,23 @@ class MetaWorldExecutor(Executor):
         manipulation: ManipulationConfig = ManipulationConfig()
         object: TaskObject | None = Field(default=None, description="override the task's object")
         record: bool = Field(default=False, description="keep an RGB frame of every step")
+
+        @field_validator("task")
+        @classmethod
+        def _known_task(cls, task: str) -> str:
+            from .metaworld_env import SUFFIX, task_names
+
+            names = task_names()
+            if task.removesuffix(SUFFIX).removesuffix("-v3") not in names:
+                raise ValueError(unknown_name("task", task, names))
+            return task
+
+        @field_validator("camera")
+        @classmethod
+        def _known_camera(cls, camera: str) -> str:
+            if camera not in CAMERAS:
+                raise ValueError(unknown_name("camera", camera, CAMERAS))
+            return camera
 
     def __init__(self, config: Config, context: BuildContext) -> None:
         super().__init__(config, context)

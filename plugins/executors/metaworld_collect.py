@@ -25,24 +25,19 @@ import numpy as np
 from avdc_core.errors import InputDataError, SpecError
 from avdc_core.evaluation import EpisodeJob
 
-from .metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS
+from .metaworld_tasks import CAMERAS, PAPER_CAMERAS, PAPER_TASKS, unknown_name
 
 
 def check_tasks_and_cameras(tasks: Sequence[str], cameras: Sequence[str]) -> list[str]:
-    """Canonical task names; raises listing the valid tasks or cameras."""
-    from .metaworld_env import MetaWorldScene, check_task
+    """Canonical task names; raises naming the closest valid task or camera."""
+    from .metaworld_env import check_task
 
     if not tasks or not cameras:
         raise SpecError(f"need at least one task and one camera (got tasks={tasks}, cameras={cameras})")
     canonical = [check_task(task, field="--tasks") for task in tasks]
-    scene = MetaWorldScene(canonical[0], "corner", 32, 32)
-    try:
-        unknown = [camera for camera in cameras if camera not in scene.camera_names]
-        if unknown:
-            raise SpecError(f"--cameras: unknown Meta-World camera(s) {unknown}; valid cameras: "
-                            f"{', '.join(scene.camera_names)}")
-    finally:
-        scene.close()
+    for camera in cameras:
+        if camera not in CAMERAS:
+            raise SpecError(f"--cameras: {unknown_name('camera', camera, CAMERAS)}")
     return canonical
 
 

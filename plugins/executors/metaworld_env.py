@@ -26,7 +26,7 @@ import numpy as np
 from avdc_core.errors import MissingResourceError, SpecError
 from avdc_core.types import Camera, Observation
 
-from .metaworld_tasks import FINGER_BODIES
+from .metaworld_tasks import FINGER_BODIES, unknown_name
 
 SUFFIX = "-v3-goal-observable"
 os.environ.setdefault("MUJOCO_GL", "egl")  # must precede the first `import mujoco` in the process
@@ -83,7 +83,7 @@ def check_task(task: str, field: str = "task") -> str:
     base = task.removesuffix(SUFFIX).removesuffix("-v3")
     names = task_names()
     if base not in names:
-        raise SpecError(f"{field}: unknown Meta-World task {task!r}; valid tasks: {', '.join(names)}")
+        raise SpecError(f"{field}: {unknown_name('task', task, names)}")
     return base
 
 
@@ -121,8 +121,7 @@ class MetaWorldScene:
         cameras = [self.model.camera(i).name for i in range(self.model.ncam)]
         if camera not in cameras:
             self.env.close()
-            raise SpecError(f"camera: unknown Meta-World camera {camera!r}; valid cameras: "
-                            f"{', '.join(cameras)}")
+            raise SpecError(f"camera: {unknown_name('camera', camera, cameras)}")
         self.camera_names = cameras
         self.camera_name = camera
         self.camera_id = self.model.camera(camera).id

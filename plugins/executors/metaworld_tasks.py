@@ -11,6 +11,9 @@ whole ``asmbly_peg`` body's centroid sits on the ring, not on the handle.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 import numpy as np
 from pydantic import Field
 
@@ -33,6 +36,16 @@ PAPER_TASKS = ("door-open", "door-close", "basketball", "shelf-place", "button-p
 """The paper's Meta-World evaluation tasks, in its table's order."""
 
 PAPER_CAMERAS = ("corner", "corner2", "corner3")
+
+CAMERAS = ("topview", "corner", "corner2", "corner3", "corner4", "behindGripper", "gripperPOV")
+"""The cameras every Meta-World v3 model has (a test checks them against the models)."""
+
+
+def unknown_name(kind: str, given: str, valid: Sequence[str]) -> str:
+    """``unknown Meta-World task 'door-opn'; did you mean 'door-open'? valid tasks: ...``."""
+    close = difflib.get_close_matches(given, valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"unknown Meta-World {kind} {given!r}{hint} valid {kind}s: {', '.join(valid)}"
 
 FINGER_BODIES = ("rightclaw", "rightpad", "leftclaw", "leftpad")
 """The Sawyer gripper's fingers: a held object moves rigidly with them."""
