@@ -16,6 +16,7 @@ from avdc_plugins.generators.video_diffusion.checkpoint import (
     ModelCard,
     VideoDiffusionModel,
     load_tensors,
+    tensors_sha256,
     save_tensors,
 )
 from avdc_plugins.generators.video_diffusion.diffusion import (
@@ -166,6 +167,26 @@ def test_weights_and_config_from_different_saves_are_detected(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(config))
     with pytest.raises(InputDataError, match="different saves"):
         load_tensors(path)
+
+
+def test_one_flipped_byte_in_the_weights_is_detected(tmp_path):
+    path = _random_card_model().save(tmp_path / "model.safetensors")
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0x01  # inside the last tensor's bytes, past the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputDataError, match="damaged"):
+        VideoDiffusionModel.load(path)
+
+
+def test_tensor_hash_sees_names_dtypes_shapes_and_values():
+    base = {"a": torch.zeros(2, 3), "b": torch.tensor(1.5)}
+    digest = tensors_sha256(base)
+    assert tensors_sha256({"a": torch.zeros(2, 3), "b": torch.tensor(1.5)}) == digest
+    for changed in ({"a": torch.zeros(3, 2), "b": torch.tensor(1.5)},
+                    {"a": torch.zeros(2, 3, dtype=torch.float64), "b": torch.tensor(1.5)},
+                    {"c": torch.zeros(2, 3), "b": torch.tensor(1.5)},
+                    {"a": torch.zeros(2, 3), "b": torch.tensor(1.25)}):
+        assert tensors_sha256(changed) != digest
 
 
 def test_missing_checkpoint_says_how_to_get_one(tmp_path):

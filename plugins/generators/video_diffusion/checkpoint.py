@@ -1,8 +1,9 @@
 """Checkpoints: safetensors weights + a JSON config beside them, both written atomically.
 
 ``<name>.safetensors`` holds the tensors and, in its metadata, the SHA-256 of the JSON written
-with it; ``<name>.json`` holds the config. A pair from two different saves (a crash between the
-two renames) is detected on load. Nothing is unpickled.
+with it and of the tensors themselves; ``<name>.json`` holds the config. A pair from two different
+saves (a crash between the two renames) and a damaged weight (one flipped byte) are detected on
+load. Nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -77,9 +78,19 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], config: dic
     text = json.dumps(config, indent=2, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    _atomic_bytes(path, save(cpu, metadata={"config_sha256": digest}))
+    _atomic_bytes(path, save(cpu, metadata={"config_sha256": digest, "tensors_sha256": tensors_sha256(cpu)}))
     _atomic_bytes(json_path(path), text.encode())
     return path
+
+
+def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        value = tensors[key].contiguous()
+        digest.update(f"{key}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def require_checkpoint_files(path: Path) -> None:
@@ -98,14 +109,18 @@ def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
     text = json_path(path).read_text()
     try:
         with safe_open(str(path), framework="pt") as handle:
-            digest = (handle.metadata() or {}).get("config_sha256")
+            metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         config = json.loads(text)
     except (OSError, ValueError, RuntimeError) as error:
         raise InputDataError(f"checkpoint {str(path)!r} (or its JSON) is unreadable: {error}") from error
-    if digest != hashlib.sha256(text.encode()).hexdigest():
+    if metadata.get("config_sha256") != hashlib.sha256(text.encode()).hexdigest():
         raise InputDataError(f"checkpoint {str(path)!r} and {str(json_path(path))!r} come from different "
                              "saves (config hash mismatch); use a pair written together")
+    stored = metadata.get("tensors_sha256")  # absent in checkpoints written before it was added
+    if stored is not None and stored != tensors_sha256(tensors):
+        raise InputDataError(f"checkpoint {str(path)!r} is damaged: its tensors do not match the hash "
+                             "saved with them; re-export or re-train it")
     return tensors, config
 
 
