@@ -7,12 +7,13 @@ import pytest
 import yaml
 
 from avdc_cli.main import main
+from paths import default_spec_data
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[1] / "cli" / "default_spec.yaml"
 
 
 def write_spec(tmp_path, **changes):
-    spec = yaml.safe_load(DEFAULT_SPEC.read_text())
+    spec = default_spec_data()
     spec.update(changes)
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from avdc_core.testing import FlowEstimatorContract, textured_video
+from paths import default_spec_data
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "avdc-example-plugin"
@@ -43,7 +44,7 @@ def test_installed_example_is_listed_with_its_package(site):
 
 
 def test_a_spec_can_use_the_example_flow_by_changing_one_line(site, tmp_path):
-    spec = yaml.safe_load(DEFAULT_SPEC.read_text())
+    spec = default_spec_data()
     spec["flow"] = {"plugin": "phase-shift"}
     path = tmp_path / "ablation.yaml"
     path.write_text(yaml.safe_dump(spec))

@@ -132,7 +132,7 @@ def test_a_generated_video_episode_succeeds_end_to_end(tmp_path):
     from avdc_core.spec import read_yaml
 
     spec = ROOT / "specs" / "metaworld-generated.yaml"
-    job = EpisodeJob("TASK", "corner", SEED, {"task": "TASK", "camera": "corner"})
+    job = EpisodeJob("handle-press", "corner", 9, {"task": "handle-press", "camera": "corner"})
     record = run_episode_job(job, EvalOptions(read_yaml(spec), spec.parent, tmp_path))
     assert record["end"] == "success", record
     assert record["plan_stage_seconds"]["generate"] > 0

@@ -257,6 +257,11 @@ def resolved_precision(config: TrainConfig) -> str:
 
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
     """Run (or, with ``resume``, continue) a training run; returns the losses it logged."""
+    with StopRequests() as stop:  # from the start: a signal during set-up stops after the first step
+        return _train(config, resume, progress, stop)
+
+
+def _train(config: TrainConfig, resume: bool, progress: bool, stop: StopRequests) -> TrainResult:
     from accelerate import Accelerator
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
     from tqdm.auto import tqdm
@@ -296,57 +301,56 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> T
                disable=not progress or not accelerator.is_main_process)
     micro, running, tick = 0, 0.0, time.monotonic()
     model.train()
-    with StopRequests() as stop:
-        for frames, texts in loader:
-            generator = torch.Generator(device).manual_seed(
-                _seed(config.seed, step, micro, accelerator.process_index))
-            x = to_model_range(frames.to(device))
-            text = text_table[torch.tensor([task_row[t] for t in texts], device=device)]
-            keep = torch.rand(len(texts), generator=generator, device=device) >= config.text_dropout
-            with accelerator.accumulate(model):
-                loss = bundle.diffusion.loss(model, x[:, :, 1:], x[:, :, 0], text, keep, generator)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
-                    for group in optimizer.param_groups:
-                        group["lr"] = config.optim.lr * min(1.0, (step + 1) / max(1, config.optim.warmup_steps))
-                optimizer.step()
-                optimizer.zero_grad()
-            running += loss.detach() / config.optim.grad_accum
-            micro += 1
-            if micro < config.optim.grad_accum:
-                continue
-            ema.update_parameters(accelerator.unwrap_model(model))
-            step += 1
-            # the loss and any stop request, agreed by every process so that all stop together
-            requested = torch.tensor(float(stop.requested), device=device)
-            stats = accelerator.gather(torch.stack([running.float(), requested])[None])
-            value, stopping = stats[:, 0].mean().item(), bool(stats[:, 1].max().item())
-            micro, running = 0, 0.0
-            result.losses.append(value)
-            result.step_seconds.append(time.monotonic() - tick)
-            tick = time.monotonic()
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}")
-            if step % config.log_every == 0:
-                accelerator.log({"loss": value, "lr": optimizer.param_groups[0]["lr"]}, step=step)
-            last = step == config.optim.steps
-            save = step % config.save_every == 0 or last or stopping
-            draw_sample = config.sample_every and (step % config.sample_every == 0 or last)
-            if accelerator.is_main_process and (save or draw_sample):
-                progress_now = {"step": step, "train_seconds": trained_before + time.monotonic() - started}
-                snapshot = VideoDiffusionModel(card.model_copy(update=progress_now), ema.module, bundle.diffusion)
-                if save:
-                    _save(out, snapshot, accelerator.unwrap_model(model), ema, optimizer, config)
-                if draw_sample:
-                    clip, task = dataset.clip(0)
-                    sample = snapshot.generate(clip[0], text_table[task_row[task]].cpu().numpy(),
-                                               torch.Generator().manual_seed(config.seed), config.sample_steps)
-                    write_sample_gif(out / "samples" / f"step-{step:06d}.gif", clip, sample)
-                    accelerator.log({"sample_psnr": psnr(sample[1:], clip[1:])}, step=step)
-            if stopping:
-                result.interrupted = True
-                break
+    for frames, texts in loader:
+        generator = torch.Generator(device).manual_seed(
+            _seed(config.seed, step, micro, accelerator.process_index))
+        x = to_model_range(frames.to(device))
+        text = text_table[torch.tensor([task_row[t] for t in texts], device=device)]
+        keep = torch.rand(len(texts), generator=generator, device=device) >= config.text_dropout
+        with accelerator.accumulate(model):
+            loss = bundle.diffusion.loss(model, x[:, :, 1:], x[:, :, 0], text, keep, generator)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
+                for group in optimizer.param_groups:
+                    group["lr"] = config.optim.lr * min(1.0, (step + 1) / max(1, config.optim.warmup_steps))
+            optimizer.step()
+            optimizer.zero_grad()
+        running += loss.detach() / config.optim.grad_accum
+        micro += 1
+        if micro < config.optim.grad_accum:
+            continue
+        ema.update_parameters(accelerator.unwrap_model(model))
+        step += 1
+        # the loss and any stop request, agreed by every process so that all stop together
+        requested = torch.tensor(float(stop.requested), device=device)
+        stats = accelerator.gather(torch.stack([running.float(), requested])[None])
+        value, stopping = stats[:, 0].mean().item(), bool(stats[:, 1].max().item())
+        micro, running = 0, 0.0
+        result.losses.append(value)
+        result.step_seconds.append(time.monotonic() - tick)
+        tick = time.monotonic()
+        bar.update(1)
+        bar.set_postfix(loss=f"{value:.4f}")
+        if step % config.log_every == 0:
+            accelerator.log({"loss": value, "lr": optimizer.param_groups[0]["lr"]}, step=step)
+        last = step == config.optim.steps
+        save = step % config.save_every == 0 or last or stopping
+        draw_sample = config.sample_every and (step % config.sample_every == 0 or last)
+        if accelerator.is_main_process and (save or draw_sample):
+            progress_now = {"step": step, "train_seconds": trained_before + time.monotonic() - started}
+            snapshot = VideoDiffusionModel(card.model_copy(update=progress_now), ema.module, bundle.diffusion)
+            if save:
+                _save(out, snapshot, accelerator.unwrap_model(model), ema, optimizer, config)
+            if draw_sample:
+                clip, task = dataset.clip(0)
+                sample = snapshot.generate(clip[0], text_table[task_row[task]].cpu().numpy(),
+                                           torch.Generator().manual_seed(config.seed), config.sample_steps)
+                write_sample_gif(out / "samples" / f"step-{step:06d}.gif", clip, sample)
+                accelerator.log({"sample_psnr": psnr(sample[1:], clip[1:])}, step=step)
+        if stopping:
+            result.interrupted = True
+            break
     bar.close()
     accelerator.wait_for_everyone()
     accelerator.end_training()
