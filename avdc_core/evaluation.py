@@ -73,14 +73,19 @@ def check_unseen_seeds(resolved: ResolvedSpec, jobs: list[EpisodeJob]) -> None:
     if generator is None:
         return
     context = BuildContext(base_dir=resolved.base_dir, device=resolved.spec.device)
-    seen = generator.info.component.training_seeds(generator.config, context)
+    refuse_seen_seeds(generator.info.component.training_seeds(generator.config, context), jobs,
+                      f"the generator {generator.info.address}")
+
+
+def refuse_seen_seeds(seen: dict[str, list[int]], jobs: list[EpisodeJob], who: str) -> None:
+    """Raise :class:`SpecError` naming the jobs whose seed is in ``seen`` for their ``task/setting``."""
     clashes: dict[str, list[int]] = {}
     for job in jobs:
         if job.seed in seen.get(f"{job.task}/{job.setting}", ()):
             clashes.setdefault(f"{job.task}/{job.setting}", []).append(job.seed)
     if clashes:
         listed = "; ".join(f"{cell}: {_ranges(seeds)}" for cell, seeds in clashes.items())
-        raise SpecError(f"the generator {generator.info.address} was trained on seeds this evaluation "
+        raise SpecError(f"{who} was trained on seeds this evaluation "
                         f"would test ({listed}); evaluate on unseen seeds (--first-seed) or train on "
                         "other seeds (avdc collect --seed)")
 

@@ -22,19 +22,10 @@ was trained on (its card lists them) are refused.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
-
-
-def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
-    """PSNR (dB) between uint8 arrays, over the pixels of ``where`` (``[..., H, W]`` bool) if given."""
-    error = (a.astype(np.float64) - b.astype(np.float64)) ** 2
-    mse = float(error.mean()) if where is None else float(error[where].mean()) if where.any() else math.nan
-    return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -94,23 +85,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("runs/video-quality"))
     args = parser.parse_args(argv)
 
-    from avdc_core import BuildContext, SpecError
+    from avdc_core import BuildContext
     from avdc_core.artifacts import write_json, write_video
+    from avdc_core.evaluation import EpisodeJob, refuse_seen_seeds
     from avdc_plugins.executors.metaworld import MetaWorldExecutor
     from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
     from avdc_plugins.generators.oracle import OracleGenerator
+    from avdc_plugins.generators.video_diffusion.train import psnr
 
     config = UnetDiffusionGenerator.Config(checkpoint=str(args.checkpoint), sample_steps=args.sample_steps)
     generator = UnetDiffusionGenerator(config, BuildContext(base_dir=Path.cwd()))
     oracle = OracleGenerator(OracleGenerator.Config(num_frames=generator.model.card.unet.frames), BuildContext())
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    seen = generator.model.card.data.seeds
-    for task in tasks:
-        overlap = sorted(set(seen.get(f"{task}/{args.camera}", ())) & set(seeds))
-        if overlap:
-            raise SpecError(f"--seeds: the model was trained on {task}/{args.camera} seeds {overlap}; "
-                            "pick unseen ones with --first-seed")
+    refuse_seen_seeds(generator.model.card.data.seeds,
+                      [EpisodeJob(task, args.camera, seed) for task in tasks for seed in seeds],
+                      f"the model {str(args.checkpoint)!r}")
     figures: dict[str, dict[str, float]] = {}
     rows = []
     for task in tasks:
@@ -119,9 +109,10 @@ def main(argv: list[str] | None = None) -> dict:
             expert, generated = episode_videos(task, args.camera, seed, generator, oracle, MetaWorldExecutor)
             moving = np.abs(expert[1:].astype(int) - expert[:1].astype(int)).max(axis=-1) > args.moving_threshold
             still = np.repeat(expert[:1], len(expert) - 1, axis=0)
-            per_episode.append([psnr(generated[1:], expert[1:]), ssim(generated[1:], expert[1:]),
-                                psnr(generated[1:], expert[1:], moving), psnr(still, expert[1:]),
-                                ssim(still, expert[1:]), psnr(still, expert[1:], moving)])
+            truth = expert[1:]
+            per_episode.append([psnr(generated[1:], truth), ssim(generated[1:], truth),
+                                psnr(generated[1:][moving], truth[moving]), psnr(still, truth),
+                                ssim(still, truth), psnr(still[moving], truth[moving])])
             if seed - args.first_seed < args.grid_rows:
                 rows.append(np.concatenate([expert, generated], axis=2))
         values = np.nanmean(np.array(per_episode), axis=0)
