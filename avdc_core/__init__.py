@@ -21,6 +21,7 @@ from .interfaces import (
     BuildContext,
     Component,
     ComponentConfig,
+    EvalGrid,
     Executor,
     FlowEstimator,
     PoseSolver,
@@ -44,7 +45,7 @@ from .types import (
 
 __all__ = [
     "KINDS", "AvdcError", "BuildContext", "Camera", "Commands", "Component", "ComponentConfig",
-    "Executor", "Flow", "FlowEstimator", "InputDataError", "Mask", "MissingResourceError",
+    "EvalGrid", "Executor", "Flow", "FlowEstimator", "InputDataError", "Mask", "MissingResourceError",
     "Observation", "Plan", "PlanFailedError", "PluginLoadError", "PoseSolver", "RigidTrajectory",
     "SegmentTarget", "Segmenter", "SolveError", "SpecError", "StepReport", "TextEncoder", "Tracks",
     "UnknownComponentError", "Video", "VideoGenerator", "hookimpl",

@@ -36,5 +36,7 @@ def avdc_components() -> list[type[Component]]:
 
 
 @hookspec
-def avdc_cli(app: typer.Typer) -> None:
-    """Add sub-commands to the ``avdc`` command-line tool (``app.command()(fn)``)."""
+def avdc_cli(app: typer.Typer, collect: typer.Typer) -> None:
+    """Add sub-commands to the ``avdc`` command-line tool: ``app.command()(fn)`` for a command of
+    its own, ``collect.command("mysim")(fn)`` for ``avdc collect mysim`` (demonstrations of a
+    world). An implementation takes either argument or both."""

@@ -162,11 +162,28 @@ class PoseSolver(Component):
         """
 
 
+@dataclass(frozen=True)
+class EvalGrid:
+    """An executor's evaluation protocol (``avdc eval``): tasks (the table's columns) x settings
+    (its rows, e.g. cameras) x seeds. A task sets the executor parameter ``task_param``, a setting
+    ``setting_param``; ``tasks`` and ``settings`` are the defaults (the paper's protocol)."""
+
+    task_param: str
+    setting_param: str
+    tasks: tuple[str, ...]
+    settings: tuple[str, ...]
+
+
 class Executor(Component):
-    """A robot (real or simulated) that observes, turns a trajectory into commands and acts."""
+    """A robot (real or simulated) that observes, turns a trajectory into commands and acts.
+
+    ``motion_mode``: ``"object"`` (the plan moves an object) or ``"camera"`` (the plan moves the
+    camera, navigation). ``eval_grid``: how ``avdc eval`` lays out its episodes, or ``None``.
+    """
 
     kind = "executor"
     motion_mode: ClassVar[str] = "object"
+    eval_grid: ClassVar[EvalGrid | None] = None
 
     @abstractmethod
     def reset(self, seed: int) -> Observation:

@@ -86,5 +86,5 @@ def cut_at_lost_tracks(video: Video, flow: Flow, tracks: Tracks,
     if keep >= len(counts):
         return video, flow, tracks
     backward = None if flow.backward is None else flow.backward[: keep - 1]
-    return (Video(video.frames[:keep], video.extras), Flow(flow.forward[: keep - 1], backward),
+    return (video.first(keep), Flow(flow.forward[: keep - 1], backward),
             Tracks(tracks.pixels[:keep], tracks.valid[:keep]))

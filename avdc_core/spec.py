@@ -136,7 +136,8 @@ def format_validation_error(error: ValidationError, prefix: str) -> str:
         path = ".".join(str(part) for part in ([prefix] if prefix else []) + list(item["loc"]))
         given = item.get("input")
         shown = "" if item["type"] == "missing" else f" (given: {given!r})"
-        lines.append(f"{path}: {item['msg']}{shown}")
+        message = item["msg"].removeprefix("Value error, ")  # a validator's own message reads alone
+        lines.append(f"{path}: {message}{shown}")
     return "\n".join(lines)
 
 

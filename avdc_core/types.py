@@ -18,11 +18,14 @@ Every dataclass checks its shapes on construction and raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import InputDataError
+
+if TYPE_CHECKING:
+    from .simulation import SimulatedFrames, SimulatorView
 
 
 def _check(condition: bool, message: str) -> None:
@@ -125,14 +128,14 @@ def invert_rigid(transform: np.ndarray) -> np.ndarray:
 class Observation:
     """What the robot sees now: RGB, metric depth (m) and the exact camera.
 
-    ``extras`` carries simulator-only data a plugin may use (e.g. a segmentation render under
-    ``"segmentation"``); nothing in the core relies on it.
+    ``simulator``: what a simulated executor knows besides (segmentation with names, the live
+    scene) for privileged components (:mod:`avdc_core.simulation`); ``None`` for a real robot.
     """
 
     rgb: np.ndarray
     depth: np.ndarray
     camera: Camera
-    extras: dict[str, Any] = field(default_factory=dict)
+    simulator: SimulatorView | None = None
 
     def __post_init__(self) -> None:
         _check(self.rgb.ndim == 3 and self.rgb.shape[2] == 3 and self.rgb.dtype == np.uint8,
@@ -151,18 +154,26 @@ class Observation:
 class Video:
     """Frames ``[T, H, W, 3]`` uint8; frame 0 is the observation the plan starts from.
 
-    ``extras`` carries simulator-only data about the frames (e.g. the states an oracle video went
-    through, for exact correspondences); generated videos leave it empty.
+    ``simulator``: the ground truth of frames a simulator rendered (depth, segmentation, body
+    poses; :class:`~avdc_core.simulation.SimulatedFrames`); ``None`` for generated videos.
     """
 
     frames: np.ndarray
-    extras: dict[str, Any] = field(default_factory=dict)
+    simulator: SimulatedFrames | None = None
 
     def __post_init__(self) -> None:
         f = self.frames
         _check(f.ndim == 4 and f.shape[3] == 3 and f.dtype == np.uint8,
                _shape("video.frames", f, "(T, H, W, 3) uint8"))
         _check(f.shape[0] >= 2, f"video.frames has {f.shape[0]} frame(s); a plan needs at least 2")
+        _check(self.simulator is None or self.simulator.num_frames == f.shape[0],
+               f"video.simulator describes {getattr(self.simulator, 'num_frames', 0)} frame(s); "
+               f"the video has {f.shape[0]}")
+
+    def first(self, count: int) -> Video:
+        """The first ``count`` frames (and their ground truth)."""
+        truth = None if self.simulator is None else self.simulator.first(count)
+        return Video(self.frames[:count], truth)
 
     @property
     def num_frames(self) -> int:

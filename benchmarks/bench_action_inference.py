@@ -21,7 +21,7 @@ from avdc_core import BuildContext, Mask  # noqa: E402
 from avdc_core.synthetic import box_scene, motion_errors  # noqa: E402
 from avdc_core.tracking import sample_mask_pixels, track_points  # noqa: E402
 from avdc_plugins.flow.opencv import OpenCvDis  # noqa: E402
-from avdc_plugins.solvers.se3 import Se3Solver  # noqa: E402
+from avdc_plugins.solvers.se3_pytorch3d import Se3Solver  # noqa: E402
 
 
 def infer(flow_estimator, solver, video, observation, mask, num_points: int, seed: int) -> tuple:

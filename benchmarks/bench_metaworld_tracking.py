@@ -43,7 +43,7 @@ from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
 from avdc_plugins.executors.manipulation import choose_mode, commanded_path, contact_path  # noqa: E402
-from avdc_plugins.executors.metaworld_tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
+from avdc_plugins.simulators.metaworld.tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 from avdc_plugins.generators.oracle import body_motion  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         text, target = executor.task_text(), executor.segment_target()
         video = tested.planner.generator.generate(observation, text, seed=seed)
         reference = exact.planner.plan_from_video(observation, video, text, target)
-        truth_motion = body_motion(video, observation.extras["body_names"].index(executor.object.bodies[0]))
+        truth_motion = body_motion(video, observation.simulator.parts.body_names.index(executor.object.bodies[0]))
         start = time.perf_counter()
         try:
             plan = tested.planner.plan_from_video(observation, video, text, target)

@@ -17,8 +17,8 @@ import numpy as np  # noqa: E402
 
 from avdc_core import BuildContext  # noqa: E402
 from avdc_core.synthetic import box_scene, motion_errors  # noqa: E402
-from avdc_plugins.solvers.scipy_baseline import ScipyEulerSolver  # noqa: E402
-from avdc_plugins.solvers.se3 import Se3Solver  # noqa: E402
+from avdc_plugins.solvers.scipy_euler import ScipyEulerSolver  # noqa: E402
+from avdc_plugins.solvers.se3_pytorch3d import Se3Solver  # noqa: E402
 
 CONDITIONS = {"exact tracks": (0.0, 0.0), "1 px noise + 30% outliers": (1.0, 0.3)}
 

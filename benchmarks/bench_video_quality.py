@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     from avdc_core.artifacts import write_json, write_video
     from avdc_core.evaluation import EpisodeJob, refuse_seen_seeds
     from avdc_plugins.executors.metaworld import MetaWorldExecutor
-    from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
     from avdc_plugins.generators.oracle import OracleGenerator
     from avdc_plugins.generators.video_diffusion.train import psnr
 

@@ -1,4 +1,5 @@
-"""avdc's own commands: plugins, validate, run, plan, doctor."""
+"""avdc's own commands: plugins, validate, run, plan, doctor (``eval``, ``train``, ``segment`` have
+their own modules)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import json
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
-from avdc_core import Camera, InputDataError, MissingResourceError, Observation, SegmentTarget
+from avdc_core import InputDataError, Observation, SegmentTarget
 from avdc_core.artifacts import write_json, write_plan_artifacts
+from avdc_core.evaluation import play_episode
 from avdc_core.pipeline import build_pipeline
+from avdc_core.readers import read_camera, read_depth, read_rgb
 from avdc_core.registry import Registry
-from avdc_core.runner import run_episode
 from avdc_core.spec import load_spec
 
 DEFAULT_SPEC = Path(__file__).with_name("default_spec.yaml")
@@ -54,25 +55,20 @@ def validate(ctx: typer.Context, spec: SpecArg = None) -> None:
 
 def run(ctx: typer.Context, spec: SpecArg = None,
         episodes: Annotated[int, typer.Option(min=1, help="episodes to run")] = 1,
-        seed: Annotated[int, typer.Option(help="seed of the first episode")] = 0,
+        seed: Annotated[int, typer.Option(min=0, help="seed of the first episode")] = 0,
         out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/latest")) -> None:
     """Run the closed loop (plan → execute → replan) and write results and plan artifacts."""
     resolved = load_spec(spec or DEFAULT_SPEC, _registry(ctx))
+    resolved.check_files()
     pipeline = build_pipeline(resolved)
-    executor = pipeline.require_executor()
     successes = 0
     try:
-        for episode in range(episodes):
-            episode_dir = out / f"episode_{seed + episode:04d}"
-
-            def save(index: int, plan, episode_dir: Path = episode_dir) -> None:
-                write_plan_artifacts(plan, episode_dir / f"plan_{index:02d}")
-
-            result = run_episode(pipeline.planner, executor, resolved.spec.replan,
-                                 seed=seed + episode, task_text=resolved.spec.task, on_plan=save)
+        for episode_seed in range(seed, seed + episodes):
+            episode_dir = out / f"episode_{episode_seed:04d}"
+            result = play_episode(pipeline, resolved, episode_seed, plans_dir=episode_dir)
             write_json(episode_dir / "result.json", result.to_json())
             successes += result.success
-            typer.echo(f"episode {seed + episode}: {result.end} after {result.steps} steps, "
+            typer.echo(f"episode {episode_seed}: {result.end} after {result.steps} steps, "
                        f"{result.replans} replan(s); plan {result.plan_seconds:.2f}s, "
                        f"execute {result.execute_seconds:.2f}s")
             for failure in result.plan_failures:
@@ -80,44 +76,6 @@ def run(ctx: typer.Context, spec: SpecArg = None,
     finally:
         pipeline.close()
     typer.echo(f"success {successes}/{episodes}; results and plan artifacts in {out}/")
-
-
-def _read_depth(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise MissingResourceError(f"depth file {str(path)!r} does not exist")
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False).astype(np.float64)
-    import cv2
-
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None or raw.dtype != np.uint16 or raw.ndim != 2:
-        raise InputDataError(f"depth file {str(path)!r} must be a .npy of metres or a 16-bit "
-                             "single-channel PNG of millimetres")
-    return raw.astype(np.float64) / 1000.0
-
-
-def _read_rgb(path: Path) -> np.ndarray:
-    import imageio.v3 as iio
-
-    if not path.is_file():
-        raise MissingResourceError(f"image file {str(path)!r} does not exist")
-    image = iio.imread(path)
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
-        raise InputDataError(f"image {str(path)!r} has shape {image.shape} ({image.dtype}); "
-                             "expected an 8-bit RGB image")
-    return np.ascontiguousarray(image[..., :3])
-
-
-def _read_camera(path: Path) -> Camera:
-    if not path.is_file():
-        raise MissingResourceError(f"camera file {str(path)!r} does not exist")
-    data = json.loads(path.read_text())
-    missing = {"K", "width", "height"} - set(data)
-    if missing:
-        raise InputDataError(f"camera file {str(path)!r} lacks {sorted(missing)}; expected keys "
-                             "K (3x3), width, height and optionally cam_to_world (4x4)")
-    return Camera(np.array(data["K"]), np.array(data.get("cam_to_world", np.eye(4))),
-                  data["width"], data["height"])
 
 
 def plan(ctx: typer.Context, spec: SpecArg = None,
@@ -131,7 +89,7 @@ def plan(ctx: typer.Context, spec: SpecArg = None,
     if not text.strip():
         raise InputDataError("--text is empty; describe the task, e.g. --text 'door open'")
     resolved = load_spec(spec or DEFAULT_SPEC, _registry(ctx))
-    observation = Observation(_read_rgb(image), _read_depth(depth), _read_camera(camera))
+    observation = Observation(read_rgb(image), read_depth(depth), read_camera(camera))
     pipeline = build_pipeline(resolved)
     try:
         result = pipeline.planner.plan(observation, text, SegmentTarget(target))

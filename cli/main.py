@@ -16,9 +16,10 @@ import typer
 from avdc_core import AvdcError
 from avdc_core.registry import Registry
 
-BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands", "avdc_cli.train_command", "avdc_cli.segment_command",
-                           "avdc_cli.metaworld_command")
-"""Modules whose ``register(app)`` adds avdc's own commands; plugins add theirs via ``avdc_cli``."""
+BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands", "avdc_cli.eval_command", "avdc_cli.train_command",
+                           "avdc_cli.segment_command")
+"""Modules whose ``register(app)`` adds avdc's own, world-independent commands; a simulated
+world's commands (``avdc collect <world>``) come through the ``avdc_cli`` hook, as a plugin's do."""
 
 
 def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
@@ -47,7 +48,10 @@ def make_app(registry: Registry) -> typer.Typer:
                       help="Robot policies from actionless videos (AVDC).")
     for name in BUILTIN_COMMAND_MODULES:
         importlib.import_module(name).register(app)
-    registry.manager.hook.avdc_cli(app=app)
+    collect = typer.Typer(help="Collect demonstrations into the AVDC dataset layout (one command per "
+                          "simulated world).", no_args_is_help=True)
+    registry.manager.hook.avdc_cli(app=app, collect=collect)
+    app.add_typer(collect, name="collect")
     return app
 
 

@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from avdc_cli.core_commands import DEFAULT_SPEC, SpecArg, _read_depth, _read_rgb, _registry
+from avdc_cli.core_commands import DEFAULT_SPEC, SpecArg, _registry
 from avdc_core import Camera, InputDataError, Observation, SegmentTarget, SpecError, Video
 from avdc_core.interfaces import BuildContext
 from avdc_core.masks import draw_overlay
 from avdc_core.planner import FIRST_FLOW_HINT
+from avdc_core.readers import read_depth, read_rgb
 from avdc_core.spec import load_spec
 
 
@@ -57,10 +58,10 @@ def segment(ctx: typer.Context, spec: SpecArg = None,
     """Segment one image with the spec's segmenter: writes mask.png and overlay.png."""
     resolved = load_spec(spec or DEFAULT_SPEC, _registry(ctx))
     context = BuildContext(base_dir=resolved.base_dir, device=resolved.spec.device)
-    rgb = _read_rgb(image)
+    rgb = read_rgb(image)
     height, width = rgb.shape[:2]
     # Segmenters read pixels, not geometry: a nominal camera makes the Observation well-formed.
-    observation = Observation(rgb, _read_depth(depth) if depth else np.ones((height, width)),
+    observation = Observation(rgb, read_depth(depth) if depth else np.ones((height, width)),
                               Camera.from_fov(width, height, 60.0))
     section = resolved.components["segmenter"]
     hints = prompt_hints(point or [], box)
@@ -68,7 +69,7 @@ def segment(ctx: typer.Context, spec: SpecArg = None,
         raise SpecError(f"--point/--box need a segmenter that takes prompts (e.g. segmenter/sam); "
                         f"the spec's segmenter is {section.info.address}")
     if next_image is not None:
-        following = _read_rgb(next_image)
+        following = read_rgb(next_image)
         observation.camera.check_image(f"--next-image {str(next_image)!r}", following)
         flow = resolved.components["flow"].build(context).estimate(Video(np.stack([rgb, following])),
                                                                    backward=False)

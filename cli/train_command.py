@@ -48,9 +48,9 @@ def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors wr
              seed: Annotated[int, typer.Option(help="noise seed")] = 0,
              device: Annotated[str, typer.Option(help="torch device")] = "cpu") -> None:
     """Imagine the task as a video from one frame and a sentence; writes a GIF or MP4."""
-    from avdc_cli.core_commands import _read_rgb
+    from avdc_core.readers import read_rgb
     from avdc_core import InputDataError, SpecError
-    from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
     from avdc_core.artifacts import write_video
     from pydantic import ValidationError
 
@@ -62,7 +62,7 @@ def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors wr
     except ValidationError as error:
         raise SpecError(f"invalid option: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}") from error
     generator = UnetDiffusionGenerator(config, BuildContext(base_dir=Path.cwd(), device=device))
-    frames = generator.generate_rgb(_read_rgb(image), text, seed=seed)
+    frames = generator.generate_rgb(read_rgb(image), text, seed=seed)
     typer.echo(f"{len(frames)} frames {frames.shape[2]}x{frames.shape[1]} -> {write_video(out, frames)}")
 
 

@@ -21,5 +21,5 @@ def test_hook_is_documented_with_its_own_heading(hook):
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_hook_has_a_test(hook):
-    tests = [p for p in (ROOT / "tests").glob("test_*.py") if p.name != "test_docs.py"]
+    tests = [p for p in (ROOT / "tests").rglob("test_*.py") if p.name != "test_docs.py"]
     assert any(f"def {hook}" in p.read_text() for p in tests), f"no test implements {hook}"

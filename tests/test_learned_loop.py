@@ -18,17 +18,15 @@ from avdc_core.registry import Registry
 from avdc_core.spec import resolve_spec
 from avdc_plugins.generators.video_diffusion.checkpoint import VideoDiffusionModel, read_card
 from avdc_plugins.generators.video_diffusion.train import train
-from test_diffusion import _random_card_model
-from test_train import tiny_config
-
-ROOT = Path(__file__).resolve().parents[1]
+from models import random_card_model, tiny_config
+from paths import ROOT
 
 
 @pytest.fixture(scope="module")
 def trained_on_seed_7(tmp_path_factory):
     """A 2-step model trained on one real handle-press/corner demonstration, simulator seed 7."""
     pytest.importorskip("metaworld")
-    from avdc_plugins.executors.metaworld_collect import collect_demonstrations
+    from avdc_plugins.simulators.metaworld.collect import collect_demonstrations
 
     root = tmp_path_factory.mktemp("learned")
     collect_demonstrations(["handle-press"], ["corner"], 1, root / "data", resolution=(80, 60), first_seed=7)
@@ -71,7 +69,7 @@ def test_avdc_eval_refuses_training_seeds_before_running_anything(trained_on_see
 
 
 def test_fp16_checkpoint_is_half_the_size_and_samples_like_the_float32_one(tmp_path):
-    model = _random_card_model()
+    model = random_card_model()
     full = model.save(tmp_path / "full.safetensors")
     half = model.save(tmp_path / "half.safetensors", dtype=torch.float16)
     assert 0.45 < half.stat().st_size / full.stat().st_size < 0.55
@@ -102,7 +100,7 @@ def test_shipped_model_imagines_the_task_closer_to_the_expert_than_a_still_video
     pytest.importorskip("metaworld")
     from avdc_core import BuildContext
     from avdc_core.datasets import resize_rgb
-    from avdc_plugins.generators.diffusion import UnetDiffusionGenerator
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
     from avdc_plugins.generators.oracle import OracleGenerator
     from episodes import metaworld_episode
 

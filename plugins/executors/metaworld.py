@@ -1,11 +1,9 @@
 """``executor/metaworld``: a Meta-World v3 task driven from object trajectories.
 
 Observations carry RGB, metric depth (background = 0) and the exact camera, in the orientation
-documented in :mod:`avdc_plugins.executors.metaworld_env` (v3 renders as they come). Their
-``extras`` hold simulator-only data: ``segmentation`` (geom id per pixel, ``-1`` background),
-``geom_names``, ``body_names``, ``geom_body`` (used by ``segmenter/sim-mask``), ``task``,
-``camera_name`` and ``simulator`` — the live :class:`MetaWorldScene`, from which
-``generator/oracle`` copies the state for its scripted-expert rollout.
+documented in :mod:`avdc_plugins.simulators.metaworld.scene` (v3 renders as they come), and the
+simulator's ground truth (``Observation.simulator``: the segmentation by geom, named, and the
+live scene) for privileged components: ``segmenter/sim-mask``, ``generator/oracle``.
 
 ``commands`` turns a :class:`RigidTrajectory` into waypoints (:mod:`.manipulation`: grasp or
 push at a contact point) and ``execute`` follows them with a proportional position controller on
@@ -24,11 +22,21 @@ from pydantic import Field, field_validator
 
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError
-from avdc_core.interfaces import BuildContext, ComponentConfig, Executor
+from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid, Executor
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
 
+from avdc_plugins.simulators.metaworld.tasks import (
+    CAMERAS,
+    FINGER_BODIES,
+    PAPER_CAMERAS,
+    PAPER_TASKS,
+    TaskObject,
+    default_object,
+    task_text,
+    unknown_name,
+)
+
 from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_manipulation
-from .metaworld_tasks import CAMERAS, FINGER_BODIES, TaskObject, default_object, geom_mask, task_text, unknown_name
 
 
 class MetaWorldExecutor(Executor):
@@ -36,6 +44,7 @@ class MetaWorldExecutor(Executor):
 
     name = "metaworld"
     motion_mode = "object"
+    eval_grid = EvalGrid(task_param="task", setting_param="camera", tasks=PAPER_TASKS, settings=PAPER_CAMERAS)
 
     class Config(ComponentConfig):
         task: str = Field(default="door-open", description="Meta-World v3 task, e.g. door-open")
@@ -56,7 +65,7 @@ class MetaWorldExecutor(Executor):
         @field_validator("task")
         @classmethod
         def _known_task(cls, task: str) -> str:
-            from .metaworld_env import SUFFIX, task_names
+            from avdc_plugins.simulators.metaworld.scene import SUFFIX, task_names
 
             names = task_names()
             if task.removesuffix(SUFFIX).removesuffix("-v3") not in names:
@@ -72,7 +81,7 @@ class MetaWorldExecutor(Executor):
 
     def __init__(self, config: Config, context: BuildContext) -> None:
         super().__init__(config, context)
-        from .metaworld_env import check_task
+        from avdc_plugins.simulators.metaworld.scene import check_task
 
         self.task = check_task(config.task, field="executor.params.task")
         self.object = config.object or default_object(self.task, field="executor.params.object")
@@ -86,7 +95,7 @@ class MetaWorldExecutor(Executor):
 
     # --- episode ------------------------------------------------------------------------------
     def reset(self, seed: int) -> Observation:
-        from .metaworld_env import MetaWorldScene
+        from avdc_plugins.simulators.metaworld.scene import MetaWorldScene
 
         self.close()
         width, height = self.config.resolution
@@ -112,7 +121,7 @@ class MetaWorldExecutor(Executor):
     def segment_target(self) -> SegmentTarget:
         """The task's object by name; while the hand holds something, ``holding_bodies`` names
         the gripper's fingers, which then move with it (``segmenter/sim-mask`` can add them)."""
-        hints = {"task": self.task, "bodies": list(self.object.bodies), "geoms": list(self.object.geoms)}
+        hints = {"task": self.task, "bodies": list(self.object.bodies), "parts": list(self.object.geoms)}
         if self.holds_something():
             hints["holding_bodies"] = list(FINGER_BODIES)
         return SegmentTarget(self.task, hints=hints)
@@ -134,11 +143,10 @@ class MetaWorldExecutor(Executor):
         """Where the hand grasps or pushes (world, m, frame 0): the centroid of the task's
         ``grasp_geoms`` if it names some and they are visible, else of the tracked points that
         stayed inliers in every frame."""
-        extras = observation.extras
-        if self.object.grasp_geoms and "segmentation" in extras:
-            part = geom_mask(extras["segmentation"], extras["geom_names"], extras["geom_body"],
-                             extras["body_names"], (), self.object.grasp_geoms,
-                             "executor.params.object.grasp_geoms") & observation.valid_depth
+        view = observation.simulator
+        if self.object.grasp_geoms and view is not None:
+            part = view.parts.mask(view.segmentation, (), self.object.grasp_geoms,
+                                   "executor.params.object.grasp_geoms") & observation.valid_depth
             if part.sum() >= 3:
                 rows, cols = np.nonzero(part)
                 pixels = np.stack([cols, rows], axis=1).astype(np.float64)

@@ -1,0 +1,85 @@
+"""One closed-loop episode: on a built pipeline (``avdc run``) or from a job (``avdc eval``)."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..artifacts import write_plan_artifacts, write_video
+from ..pipeline import Pipeline
+from ..runner import EpisodeResult, run_episode
+from ..spec import ResolvedSpec
+from .jobs import EpisodeJob, episode_spec
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """``spec_data``: the parsed spec (a dict) and ``base_dir`` its folder; ``video``: write an
+    MP4 of each episode (if the executor keeps ``frames``) and of each plan's video."""
+
+    spec_data: dict[str, Any]
+    base_dir: Path
+    out: Path
+    video: bool = False
+    device: str | None = None
+
+
+def play_episode(pipeline: Pipeline, resolved: ResolvedSpec, seed: int, plans_dir: Path | None = None,
+                 video_dir: Path | None = None) -> EpisodeResult:
+    """Run one closed-loop episode (plan, execute, replan) on a built pipeline.
+
+    ``plans_dir``: write each plan's artifacts (video, flow, tracks, trajectory) to
+    ``plans_dir/plan_NN``; ``video_dir``: an MP4 of each plan's video and, if the executor keeps
+    ``frames``, of the episode.
+    """
+    executor = pipeline.require_executor()
+
+    def on_plan(index: int, plan: Any) -> None:
+        if plans_dir is not None:
+            write_plan_artifacts(plan, plans_dir / f"plan_{index:02d}")
+        if video_dir is not None:
+            write_video(video_dir / f"plan_{index:02d}.mp4", plan.video.frames, fps=4)
+
+    result = run_episode(pipeline.planner, executor, resolved.spec.replan, seed=seed,
+                         task_text=resolved.spec.task, on_plan=on_plan)
+    if video_dir is not None and getattr(executor, "frames", None):
+        write_video(video_dir / "episode.mp4", np.stack(executor.frames), fps=20)
+    return result
+
+
+def run_episode_job(job: EpisodeJob, options: EvalOptions) -> dict[str, Any]:
+    """Build the pipeline for ``job``, run one closed-loop episode and return its record.
+
+    Never raises for a failing episode: the exception becomes ``end="error"`` with the reason.
+    """
+    from ..pipeline import build_pipeline
+    from ..registry import Registry
+    from ..spec import resolve_spec
+
+    record: dict[str, Any] = {"task": job.task, "setting": job.setting, "seed": job.seed}
+    start = time.perf_counter()
+    pipeline = None
+    try:
+        resolved = resolve_spec(episode_spec(options.spec_data, job), Registry.discover(),
+                                base_dir=options.base_dir, source=f"{job.task}/{job.setting}")
+        pipeline = build_pipeline(resolved, device=options.device)
+        media = options.out / "videos" / job.task / job.setting / f"seed_{job.seed:03d}"
+        result = play_episode(pipeline, resolved, job.seed, video_dir=media if options.video else None)
+        record.update(result.to_json())
+    except Exception as error:  # an episode's failure, recorded; the evaluation goes on
+        record.update({"success": False, "end": "error",
+                       "error": f"{type(error).__name__}: {error}",
+                       "traceback": traceback.format_exc(limit=6)})
+    finally:
+        if pipeline is not None:
+            try:
+                pipeline.close()
+            except Exception:  # closing a broken simulator must not hide the episode's result
+                pass
+    record["seconds"] = time.perf_counter() - start
+    return record

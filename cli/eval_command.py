@@ -1,0 +1,81 @@
+"""``avdc eval``: an executor's evaluation protocol (tasks x settings x seeds), resumable, in
+parallel. A thin command over :mod:`avdc_core.evaluation`; the grid comes from the spec's
+executor (:class:`avdc_core.interfaces.EvalGrid`), so it works for every robot that declares one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from avdc_core import SpecError
+from avdc_core.evaluation import (
+    EvalOptions,
+    LocalBackend,
+    check_unseen_seeds,
+    episode_spec,
+    grid_jobs,
+    pending_jobs,
+    run_evaluation,
+)
+from avdc_core.readers import split_names
+from avdc_core.spec import read_yaml, resolve_spec
+
+from .core_commands import DEFAULT_SPEC, _registry
+
+
+def evaluate(ctx: typer.Context,
+             spec: Annotated[Optional[Path], typer.Argument(help="pipeline spec (default: embedded)")] = None,
+             tasks: Annotated[Optional[str], typer.Option(
+                 help="comma-separated tasks (default: the executor's, the paper's)")] = None,
+             settings: Annotated[Optional[str], typer.Option(
+                 "--settings", "--cameras",
+                 help="comma-separated settings, e.g. cameras (default: the executor's)")] = None,
+             seeds: Annotated[int, typer.Option(min=1, help="seeds per task and setting")] = 25,
+             first_seed: Annotated[int, typer.Option(min=0, help="first seed (seeds run from it up)")] = 0,
+             workers: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 1,
+             out: Annotated[Path, typer.Option(help="results folder")] = Path("runs/eval"),
+             video: Annotated[bool, typer.Option("--video", help="MP4 of each episode and plan")] = False) -> None:
+    """The paper's protocol for the spec's robot: tasks x settings x seeds, resumable, in parallel."""
+    from tqdm import tqdm
+
+    path = spec or DEFAULT_SPEC
+    data = read_yaml(path)
+    registry = _registry(ctx)
+    base = resolve_spec(data, registry, base_dir=path.resolve().parent, source=str(path))
+    executor = base.components.get("executor")
+    grid = None if executor is None else executor.info.component.eval_grid
+    if grid is None:
+        raise SpecError(f"{path}: avdc eval needs an executor that declares an evaluation grid; "
+                        + ("the spec has no executor" if executor is None
+                           else f"{executor.info.address} declares none"))
+    record = video and "record" in executor.info.component.Config.model_fields
+    jobs = grid_jobs(grid, split_names(tasks), split_names(settings), seeds, first_seed,
+                     {"record": True} if record else None)
+    # fail fast, before any worker starts: every task x setting must make a valid spec
+    for job in {(job.task, job.setting): job for job in jobs}.values():
+        resolved = resolve_spec(episode_spec(data, job), registry, base_dir=path.resolve().parent,
+                                source=f"{path} ({grid.task_param}={job.task}, {grid.setting_param}={job.setting})")
+    resolved.check_files()
+    check_unseen_seeds(resolved, jobs)
+    todo = len(pending_jobs(jobs, out))
+    typer.echo(f"{len(jobs)} episode(s), {len(jobs) - todo} already done, {todo} to run")
+    options = EvalOptions(data, path.resolve().parent, out, video=video)
+    with tqdm(total=todo, desc="eval", unit="episode") as bar:
+        def tick(job, record) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"{job.task}/{job.setting}/{job.seed}: {record.get('end')}")
+
+        summary = run_evaluation(jobs, options, LocalBackend(workers), on_episode=tick)
+    typer.echo((out / "results.md").read_text())
+    typer.echo(f"overall success {100 * summary['overall_success']:.1f}% over {summary['episodes']} "
+               f"episode(s); {len(summary['errors'])} error(s); results in {out}/")
+    stages = summary["mean_stage_seconds_per_plan"]
+    if stages:
+        typer.echo(f"seconds per plan ({summary['plans']} plans): "
+                   + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in stages.items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(evaluate)
