@@ -83,7 +83,7 @@ class Component(ABC):
         self.config = config
         self.context = context
 
-    @classmethod
+    @classmethod  # noqa: B027 - a hook whose default checks nothing
     def check_files(cls, config: ComponentConfig, context: BuildContext) -> None:
         """Raise :class:`~avdc_core.errors.MissingResourceError` if a file the component will
         read (a checkpoint, a mask) is missing — cheaply, without loading anything. ``avdc
@@ -178,11 +178,15 @@ class Executor(Component):
     """A robot (real or simulated) that observes, turns a trajectory into commands and acts.
 
     ``motion_mode``: ``"object"`` (the plan moves an object) or ``"camera"`` (the plan moves the
-    camera, navigation). ``eval_grid``: how ``avdc eval`` lays out its episodes, or ``None``.
+    camera, navigation); ``commands`` refuses a trajectory of the other mode. ``command_kind``:
+    the :attr:`Commands.kind` it issues and executes (``execute`` refuses others).
+    ``eval_grid``: how ``avdc eval`` lays out its episodes, or ``None``.
+    :class:`avdc_core.testing.ExecutorContract` checks all of this.
     """
 
     kind = "executor"
     motion_mode: ClassVar[str] = "object"
+    command_kind: ClassVar[str] = "subgoals"
     eval_grid: ClassVar[EvalGrid | None] = None
 
     @abstractmethod

@@ -26,20 +26,22 @@ def _existing_file(path: Path, what: str) -> Path:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """An 8-bit RGB (or RGBA, alpha dropped) image as ``[H, W, 3]`` uint8."""
-    import imageio.v3 as iio
+    """An 8-bit RGB (or RGBA, alpha dropped) image as ``[H, W, 3]`` uint8.
+
+    Read with OpenCV unchanged, so that a 16-bit or grey image is refused rather than silently
+    converted (imageio's Pillow plugin cuts 16-bit colour to 8 bits)."""
+    import cv2
 
     path = _existing_file(path, "image file")
-    try:
-        image = iio.imread(path)
-    except Exception as error:  # imageio raises many kinds for a damaged or foreign file
-        raise InputDataError(f"image file {str(path)!r} is not a readable image "
-                             f"({type(error).__name__}: {error}); expected an 8-bit RGB PNG or JPG") from error
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputDataError(f"image file {str(path)!r} is not a readable image (damaged, empty or "
+                             "another format); expected an 8-bit RGB PNG or JPG")
     if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
         raise InputDataError(f"image {str(path)!r} has shape {image.shape} ({image.dtype}); "
                              "expected an 8-bit RGB image (a 16-bit or grey image is not converted "
                              "silently: convert it first)")
-    return np.ascontiguousarray(image[..., :3])
+    return np.ascontiguousarray(image[..., 2::-1])
 
 
 def read_depth(path: Path) -> np.ndarray:

@@ -29,7 +29,6 @@ from .errors import MissingResourceError, SpecError
 from .interfaces import BuildContext, Component, ComponentConfig
 from .registry import PluginInfo, Registry
 
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 

@@ -43,8 +43,8 @@ from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
 from avdc_plugins.executors.manipulation import choose_mode, commanded_path, contact_path  # noqa: E402
-from avdc_plugins.simulators.metaworld.tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 from avdc_plugins.generators.oracle import body_motion  # noqa: E402
+from avdc_plugins.simulators.metaworld.tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 
 
 def build(spec: dict, task: str, camera: str, exact: bool = False):

@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> dict:
     from avdc_core.artifacts import write_json, write_video
     from avdc_core.evaluation import EpisodeJob, refuse_seen_seeds
     from avdc_plugins.executors.metaworld import MetaWorldExecutor
-    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
     from avdc_plugins.generators.oracle import OracleGenerator
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
     from avdc_plugins.generators.video_diffusion.train import psnr
 
     config = UnetDiffusionGenerator.Config(checkpoint=str(args.checkpoint), sample_steps=args.sample_steps)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
                 rows.append(np.concatenate([expert, generated], axis=2))
         values = np.nanmean(np.array(per_episode), axis=0)
         figures[task] = dict(zip(["psnr", "ssim", "psnr_moving", "still_psnr", "still_ssim", "still_psnr_moving"],
-                                 map(float, values)))
+                                 map(float, values), strict=True))
     figures["all"] = {k: float(np.nanmean([figures[t][k] for t in tasks])) for k in figures[tasks[0]]}
     grid = np.concatenate(rows, axis=1)
     scale = max(1, 256 // grid.shape[2])

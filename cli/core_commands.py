@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ from avdc_core.spec import load_spec
 DEFAULT_SPEC = Path(__file__).with_name("default_spec.yaml")
 """The embedded default pipeline: the best one that runs offline today (see README)."""
 
-SpecArg = Annotated[Optional[Path], typer.Argument(help="pipeline spec (YAML); the embedded default if omitted")]
+SpecArg = Annotated[Path | None, typer.Argument(help="pipeline spec (YAML); the embedded default if omitted")]
 
 
 def _registry(ctx: typer.Context) -> Registry:

@@ -67,7 +67,8 @@ def report(registry: Registry) -> Iterator[str]:
     if _version("torch"):
         import torch
 
-        yield f"torch devices: cpu{', cuda x%d' % torch.cuda.device_count() if torch.cuda.is_available() else ''}"
+        gpus = f", cuda x{torch.cuda.device_count()}" if torch.cuda.is_available() else ""
+        yield f"torch devices: cpu{gpus}"
     yield f"MUJOCO_GL={os.environ.get('MUJOCO_GL', '(unset; avdc uses egl)')}"
     yield _rendering()
     yield f"plugins: {len(registry.plugins())} components installed"

@@ -5,7 +5,7 @@ executor (:class:`avdc_core.interfaces.EvalGrid`), so it works for every robot t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,10 +26,10 @@ from .core_commands import DEFAULT_SPEC, _registry
 
 
 def evaluate(ctx: typer.Context,
-             spec: Annotated[Optional[Path], typer.Argument(help="pipeline spec (default: embedded)")] = None,
-             tasks: Annotated[Optional[str], typer.Option(
+             spec: Annotated[Path | None, typer.Argument(help="pipeline spec (default: embedded)")] = None,
+             tasks: Annotated[str | None, typer.Option(
                  help="comma-separated tasks (default: the executor's, the paper's)")] = None,
-             settings: Annotated[Optional[str], typer.Option(
+             settings: Annotated[str | None, typer.Option(
                  "--settings", "--cameras",
                  help="comma-separated settings, e.g. cameras (default: the executor's)")] = None,
              seeds: Annotated[int, typer.Option(min=1, help="seeds per task and setting")] = 25,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -44,15 +44,15 @@ def prompt_hints(points: list[str], box: str | None) -> dict:
 
 def segment(ctx: typer.Context, spec: SpecArg = None,
             image: Annotated[Path, typer.Option(help="RGB image (PNG/JPG)")] = ...,
-            depth: Annotated[Optional[Path], typer.Option(
+            depth: Annotated[Path | None, typer.Option(
                 help="metric depth: .npy (m) or 16-bit PNG (mm); without it every pixel counts "
                      "as having valid depth")] = None,
             target: Annotated[str, typer.Option(help="what to segment (segment-target name)")] = "object",
-            point: Annotated[Optional[list[str]], typer.Option(
+            point: Annotated[list[str] | None, typer.Option(
                 help="prompt point u,v (object) or u,v,0 (background); repeatable; replaces the "
                      "spec's prompts")] = None,
-            box: Annotated[Optional[str], typer.Option(help="prompt box x0,y0,x1,y1 (pixels)")] = None,
-            next_image: Annotated[Optional[Path], typer.Option(
+            box: Annotated[str | None, typer.Option(help="prompt box x0,y0,x1,y1 (pixels)")] = None,
+            next_image: Annotated[Path | None, typer.Option(
                 help="the following frame: its flow (spec's flow plugin) goes to flow-motion")] = None,
             out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/segment")) -> None:
     """Segment one image with the spec's segmenter: writes mask.png and overlay.png."""

@@ -9,7 +9,7 @@ Multi-GPU or multi-node training is the same command under a launcher::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,8 +18,8 @@ from avdc_core import BuildContext
 
 def train(config: Annotated[Path, typer.Argument(help="training config (YAML), e.g. configs/train-tiny.yaml")],
           resume: Annotated[bool, typer.Option(help="continue from out_dir/train_state.safetensors")] = False,
-          data: Annotated[Optional[Path], typer.Option(help="override data.root")] = None,
-          out: Annotated[Optional[Path], typer.Option(help="override out_dir")] = None,
+          data: Annotated[Path | None, typer.Option(help="override data.root")] = None,
+          out: Annotated[Path | None, typer.Option(help="override out_dir")] = None,
           progress: Annotated[bool, typer.Option(help="show the progress bar")] = True) -> None:
     """Train the text-conditioned video diffusion model on AVDC-layout videos."""
     from avdc_plugins.generators.video_diffusion.train import load_train_config
@@ -48,11 +48,12 @@ def generate(checkpoint: Annotated[Path, typer.Option(help="model.safetensors wr
              seed: Annotated[int, typer.Option(help="noise seed")] = 0,
              device: Annotated[str, typer.Option(help="torch device")] = "cpu") -> None:
     """Imagine the task as a video from one frame and a sentence; writes a GIF or MP4."""
-    from avdc_core.readers import read_rgb
-    from avdc_core import InputDataError, SpecError
-    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
-    from avdc_core.artifacts import write_video
     from pydantic import ValidationError
+
+    from avdc_core import InputDataError, SpecError
+    from avdc_core.artifacts import write_video
+    from avdc_core.readers import read_rgb
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
 
     if not text.strip():
         raise InputDataError("--text is empty; describe the task, e.g. --text 'door open'")

@@ -11,6 +11,7 @@ from avdc_plugins.generators.video_diffusion.checkpoint import ModelCard, VideoD
 from avdc_plugins.generators.video_diffusion.diffusion import DiffusionConfig
 from avdc_plugins.generators.video_diffusion.train import TrainConfig
 from avdc_plugins.generators.video_diffusion.unet import UNetConfig
+
 from paths import DATASET_SAMPLE
 
 UNET = UNetConfig(image_size=(16, 16), frames=4, base_width=8, multipliers=(1, 2), res_blocks=1,

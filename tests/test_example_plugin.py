@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from avdc_core.testing import FlowEstimatorContract, textured_video
+
 from paths import default_spec_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ import importlib.metadata
 import pytest
 
 from avdc_core.registry import Registry
+
 from paths import ROOT
 
 PLUGINS = ROOT / "plugins"

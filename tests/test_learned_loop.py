@@ -18,6 +18,7 @@ from avdc_core.registry import Registry
 from avdc_core.spec import resolve_spec
 from avdc_plugins.generators.video_diffusion.checkpoint import VideoDiffusionModel, read_card
 from avdc_plugins.generators.video_diffusion.train import train
+
 from models import random_card_model, tiny_config
 from paths import ROOT
 
@@ -100,8 +101,9 @@ def test_shipped_model_imagines_the_task_closer_to_the_expert_than_a_still_video
     pytest.importorskip("metaworld")
     from avdc_core import BuildContext
     from avdc_core.datasets import resize_rgb
-    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
     from avdc_plugins.generators.oracle import OracleGenerator
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
+
     from episodes import metaworld_episode
 
     generator = UnetDiffusionGenerator(UnetDiffusionGenerator.Config(checkpoint=str(SHIPPED), sample_steps=10),

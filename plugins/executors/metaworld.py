@@ -24,7 +24,6 @@ from avdc_core import hookimpl
 from avdc_core.errors import InputDataError
 from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid, Executor
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
-
 from avdc_plugins.simulators.metaworld.tasks import (
     CAMERAS,
     FINGER_BODIES,
@@ -44,6 +43,7 @@ class MetaWorldExecutor(Executor):
 
     name = "metaworld"
     motion_mode = "object"
+    command_kind = "subgoals"
     eval_grid = EvalGrid(task_param="task", setting_param="camera", tasks=PAPER_TASKS, settings=PAPER_CAMERAS)
 
     class Config(ComponentConfig):

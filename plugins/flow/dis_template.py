@@ -15,8 +15,9 @@ segmenter), this estimator follows the object from frame to frame:
    forward and backward (so the tracker's forward-backward check accepts it);
 3. the mask is carried to frame ``t + 1`` by the chosen motion.
 
-Without a mask (:meth:`estimate`) it is plain fine DIS. Limits (measured on Meta-World): one image translation per frame pair for the whole object (rotation within a pair
-is left to DIS), and the match can win wrongly while the gripper covers the object.
+Without a mask (:meth:`estimate`) it is plain fine DIS. Limits (measured on Meta-World): one
+image translation per frame pair for the whole object (rotation within a pair is left to DIS),
+and the match can win wrongly while the gripper covers the object.
 """
 
 from __future__ import annotations

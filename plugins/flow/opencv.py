@@ -26,8 +26,8 @@ class _PairwiseFlow(FlowEstimator):
         import cv2
 
         gray = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in video.frames]
-        forward = np.stack([self._pair(a, b) for a, b in zip(gray[:-1], gray[1:])])
-        back = np.stack([self._pair(b, a) for a, b in zip(gray[:-1], gray[1:])]) if backward else None
+        forward = np.stack([self._pair(a, b) for a, b in zip(gray[:-1], gray[1:], strict=True)])
+        back = np.stack([self._pair(b, a) for a, b in zip(gray[:-1], gray[1:], strict=True)]) if backward else None
         return Flow(forward, back)
 
     @abstractmethod

@@ -51,7 +51,7 @@ class CachedTextEncoder(TextEncoder):
                 raise InputDataError(f"text {i} is {text!r}; describe the task, e.g. 'door open'")
         new = sorted({t for t in texts if t not in self._cache})
         if new:
-            self._cache.update(zip(new, self._embed(new)))
+            self._cache.update(zip(new, self._embed(new), strict=True))
         return np.stack([self._cache[t] for t in texts]).astype(np.float32)
 
 

@@ -24,8 +24,8 @@ from avdc_core import (
     Mask,
     MissingResourceError,
     Observation,
-    SegmentTarget,
     Segmenter,
+    SegmentTarget,
     hookimpl,
 )
 from avdc_core.masks import MaskPostprocess, postprocess_mask

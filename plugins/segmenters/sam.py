@@ -31,8 +31,8 @@ from avdc_core import (
     Mask,
     MissingResourceError,
     Observation,
-    SegmentTarget,
     Segmenter,
+    SegmentTarget,
     SpecError,
     hookimpl,
 )

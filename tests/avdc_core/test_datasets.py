@@ -11,6 +11,7 @@ import pytest
 
 from avdc_core import InputDataError, MissingResourceError
 from avdc_core.datasets import VideoClipDataset, clip_indices, find_episodes, read_frame, task_text
+
 from paths import DATASET_SAMPLE
 
 SAMPLE = DATASET_SAMPLE

@@ -27,6 +27,7 @@ from avdc_core.evaluation import (
 from avdc_core.spec import read_yaml
 
 from paths import ROOT as REPO  # noqa: E402
+
 SPEC = REPO / "specs" / "metaworld-oracle-simflow.yaml"
 
 

@@ -6,9 +6,10 @@ import types
 
 import pytest
 
-import toy_plugins
 from avdc_core import ComponentConfig, FlowEstimator, UnknownComponentError, hookimpl
 from avdc_core.registry import Registry
+
+import toy_plugins
 
 
 def entry_point(name: str, module: str) -> importlib.metadata.EntryPoint:

@@ -4,10 +4,11 @@ import textwrap
 
 import pytest
 
-import toy_plugins
 from avdc_core import MissingResourceError, SpecError, UnknownComponentError
 from avdc_core.registry import Registry
 from avdc_core.spec import load_spec, resolve_spec
+
+import toy_plugins
 
 
 @pytest.fixture

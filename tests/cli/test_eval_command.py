@@ -5,6 +5,7 @@ import yaml
 
 from avdc_cli.main import main, make_app
 from avdc_core.registry import Registry
+
 from paths import ROOT, default_spec_data
 
 

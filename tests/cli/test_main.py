@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from avdc_cli.main import main
-from paths import DEFAULT_SPEC, ROOT, default_spec_data
+
+from paths import DEFAULT_SPEC, default_spec_data
 
 
 def write_spec(tmp_path, **changes):

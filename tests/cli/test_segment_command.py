@@ -10,6 +10,7 @@ from avdc_cli.main import main
 from avdc_core import BuildContext, SegmentTarget
 from avdc_core.testing import flat_observation
 from avdc_plugins.segmenters.sam import SamSegmenter, build_sam_model
+
 from images import iou, moving_square_pair
 
 

@@ -29,7 +29,7 @@ class PhaseShiftFlow(FlowEstimator):
 
     def estimate(self, video, backward=True):
         frames = video.frames
-        shifts = np.array([phase_shift(a, b) for a, b in zip(frames[:-1], frames[1:])])
+        shifts = np.array([phase_shift(a, b) for a, b in zip(frames[:-1], frames[1:], strict=True)])
         height, width = frames.shape[1:3]
         forward = np.broadcast_to(shifts[:, None, None, :], (len(shifts), height, width, 2)).copy()
         return Flow(forward, -forward if backward else None)

@@ -118,7 +118,7 @@ class StepBatches:
             for micro in range(o.grad_accum):
                 rng = np.random.default_rng([self.config.seed, step, micro, self.rank])
                 yield [(int(i), int(s)) for i, s in zip(rng.integers(0, self.size, o.batch_size),
-                                                       rng.integers(0, 2 ** 31, o.batch_size))]
+                                                       rng.integers(0, 2 ** 31, o.batch_size), strict=True)]
 
 
 def build_text_encoder(spec: ComponentSpec, context: BuildContext) -> TextEncoder:

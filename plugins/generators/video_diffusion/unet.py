@@ -229,16 +229,16 @@ class VideoUNet(nn.Module):
         x = self.stem(torch.cat([x_t, cond[:, :, None].expand(-1, -1, frames, -1, -1)], dim=1))
         skips = [x]
         for i, level in enumerate(self.down):
-            for block, attn in zip(level.blocks, level.attns):
+            for block, attn in zip(level.blocks, level.attns, strict=True):
                 x = attn(block(x, emb))
                 skips.append(x)
             if i < len(self.downsample):
                 x = self.downsample[i](x)
                 skips.append(x)
-        for block, attn in zip(self.mid.blocks, self.mid.attns):
+        for block, attn in zip(self.mid.blocks, self.mid.attns, strict=True):
             x = attn(block(x, emb))
         for i, level in enumerate(self.up):
-            for block, attn in zip(level.blocks, level.attns):
+            for block, attn in zip(level.blocks, level.attns, strict=True):
                 x = attn(block(torch.cat([x, skips.pop()], dim=1), emb))
             if i < len(self.upsample):
                 x = self.upsample[i](x)

@@ -7,7 +7,7 @@ third-party package adds its commands; a thin command over :mod:`.collect`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,9 +19,9 @@ from .tasks import PAPER_CAMERAS, PAPER_TASKS
 
 def collect_metaworld(
         out: Annotated[Path, typer.Option(help="output folder (gets metaworld_dataset/)")],
-        tasks: Annotated[Optional[str], typer.Option(help="comma-separated Meta-World tasks "
+        tasks: Annotated[str | None, typer.Option(help="comma-separated Meta-World tasks "
                                                      "(default: the paper's 11)")] = None,
-        cameras: Annotated[Optional[str], typer.Option(help="comma-separated cameras "
+        cameras: Annotated[str | None, typer.Option(help="comma-separated cameras "
                                                        "(default: corner,corner2,corner3)")] = None,
         episodes: Annotated[int, typer.Option(min=1, help="successful demonstrations per task")] = 5,
         depth: Annotated[bool, typer.Option("--depth", help="also write depth (16-bit PNG, mm)")] = False,

@@ -3,10 +3,10 @@
 **Image orientation.** avdc uses Meta-World v3 renders *as they come* from ``mujoco.Renderer``
 (rows top to bottom), everywhere: executor observations, oracle videos, ``avdc collect`` output.
 With that orientation the exact camera is a plain pinhole camera (measured: a body's position
-projects to within 0.1 px of its mask centroid). The ``corner`` camera is mounted upside down, so its images show the scene
-upside down; that is the scene, not a bug. The paper's published frames are ``np.flipud`` of
-these (a mirror image, which no rigid camera pose can describe): flip them before mixing them
-with data or observations from avdc.
+projects to within 0.1 px of its mask centroid). The ``corner`` camera is mounted upside down,
+so its images show the scene upside down; that is the scene, not a bug. The paper's published
+frames are ``np.flipud`` of these (a mirror image, which no rigid camera pose can describe): flip
+them before mixing them with data or observations from avdc.
 
 Rendering is offscreen through EGL (``MUJOCO_GL=egl`` is set, unless the user set it, before
 ``mujoco`` is first imported); shadows and reflections are off (4x faster, same geometry).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -22,10 +21,10 @@ from avdc_plugins.executors.manipulation import (  # noqa: E402
     push_direction,
 )
 from avdc_plugins.executors.metaworld import MetaWorldExecutor  # noqa: E402
-from avdc_plugins.simulators.metaworld.tasks import CAMERAS, FINGER_BODIES  # noqa: E402
 from avdc_plugins.generators.oracle import OracleGenerator, body_motion  # noqa: E402
-from episodes import metaworld_episode  # noqa: E402
+from avdc_plugins.simulators.metaworld.tasks import CAMERAS, FINGER_BODIES  # noqa: E402
 
+from episodes import metaworld_episode  # noqa: E402
 from paths import ROOT as REPO  # noqa: E402
 
 
@@ -181,7 +180,7 @@ def test_plans_keep_their_waypoints_in_the_workspace_on_the_same_pixels():
     fitted = plan_manipulation(trajectory, contact, config, camera_origin=CAMERA_ORIGIN, workspace=WORKSPACE)
     assert free.contact_path[:, 2].min() < -0.15
     assert fitted.contact_path[:, 2].min() >= -1e-9
-    for point, original in zip(fitted.contact_path, free.contact_path):
+    for point, original in zip(fitted.contact_path, free.contact_path, strict=True):
         assert _on_ray(point, original)
 
 
@@ -308,7 +307,6 @@ def test_episode_end_to_end_with_dis_flow_and_se3_solver():
     from avdc_core.pipeline import build_pipeline
     from avdc_core.registry import Registry
     from avdc_core.runner import run_episode
-
     from avdc_core.spec import read_yaml, resolve_spec
 
     data = read_yaml(REPO / "specs" / "metaworld-oracle-dis.yaml")

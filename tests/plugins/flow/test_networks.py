@@ -25,10 +25,16 @@ class TestRaft(FlowEstimatorContract):
     def make_component(self):
         return raft()
 
+    def expected_flow(self, video):
+        return None  # random weights: the tests have no trained checkpoint to follow motion with
+
 
 class TestGmflow(FlowEstimatorContract):
     def make_component(self):
         return gmflow()
+
+    def expected_flow(self, video):
+        return None  # random weights, as for RAFT
 
 
 @pytest.mark.parametrize("make", [raft, gmflow])

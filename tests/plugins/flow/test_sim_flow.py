@@ -7,13 +7,13 @@ import pytest
 
 from avdc_core.errors import InputDataError
 from avdc_core.interfaces import BuildContext
+from avdc_core.simulation import SceneParts, SimulatedFrames
 from avdc_core.testing import FlowEstimatorContract, textured_video
 from avdc_core.tracking import track_points
-from avdc_core.simulation import SceneParts, SimulatedFrames
 from avdc_core.types import Camera, Video
 from avdc_plugins.flow.sim_flow import SimulatorFlow, exact_flow
-from episodes import metaworld_episode  # noqa: E402
 
+from episodes import metaworld_episode  # noqa: E402
 
 PARTS = SceneParts(("wall", "plate"), np.array([0, 1]), ("world", "plate"))
 
@@ -46,6 +46,13 @@ class TestSimFlow(FlowEstimatorContract):
 
     def sample_video(self, frames: int) -> Video:
         return sliding_plane_video(frames)
+
+    def expected_flow(self, video: Video) -> np.ndarray:
+        """The plate moves fx * 1 cm / 1 m pixels right per frame; the wall stays."""
+        truth = video.simulator
+        flow = np.zeros((video.num_frames - 1, *video.frames.shape[1:3], 2))
+        flow[..., 0] = (truth.segmentation[:-1] == 1) * truth.cameras[0].K[0, 0] * 0.01
+        return flow
 
 
 def test_plate_pixels_move_by_the_projected_shift_and_the_background_stays():

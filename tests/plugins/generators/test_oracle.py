@@ -11,6 +11,7 @@ from avdc_core.errors import InputDataError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import VideoGeneratorContract, flat_observation  # noqa: E402
 from avdc_plugins.generators.oracle import OracleGenerator  # noqa: E402
+
 from episodes import metaworld_episode  # noqa: E402
 
 
@@ -76,7 +77,7 @@ def test_model_size_gives_the_video_a_perfect_model_of_that_size_would(button):
     # every imagined frame is the sharp one shrunk to 24x32 and stretched back: detail is lost
     from avdc_core.datasets import resize_rgb
 
-    for frame_small, frame_sharp in zip(small.frames[1:], sharp.frames[1:]):
+    for frame_small, frame_sharp in zip(small.frames[1:], sharp.frames[1:], strict=True):
         np.testing.assert_array_equal(frame_small, resize_rgb(resize_rgb(frame_sharp, 24, 32), 120, 160))
     gradient = [np.abs(np.diff(v.frames[-1].astype(float), axis=1)).mean() for v in (sharp, small)]
     assert gradient[1] < 0.7 * gradient[0]

@@ -9,15 +9,16 @@ import pytest
 import torch
 
 from avdc_core import BuildContext, InputDataError, MissingResourceError, SpecError
+from avdc_core.spec import ComponentSpec
 from avdc_core.testing import VideoGeneratorContract, flat_observation
-from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
 from avdc_plugins.generators.text import MiniLmEncoder
+from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
 from avdc_plugins.generators.video_diffusion.checkpoint import (
     ModelCard,
     VideoDiffusionModel,
     load_tensors,
-    tensors_sha256,
     save_tensors,
+    tensors_sha256,
 )
 from avdc_plugins.generators.video_diffusion.diffusion import (
     DiffusionConfig,
@@ -26,9 +27,9 @@ from avdc_plugins.generators.video_diffusion.diffusion import (
     sampling_timesteps,
 )
 from avdc_plugins.generators.video_diffusion.unet import UNetConfig, VideoUNet
-from avdc_core.spec import ComponentSpec
 
-from models import UNET, random_card_model as _random_card_model  # noqa: E402
+from models import UNET  # noqa: E402
+from models import random_card_model as _random_card_model
 
 
 class OracleModel(torch.nn.Module):

@@ -37,7 +37,7 @@ def dis_flow(frames):
     """OpenCV DIS (medium preset) forward flow for each consecutive pair, ``[T-1, H, W, 2]``."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    return np.stack([dis.calc(a, b, None) for a, b in zip(grey[:-1], grey[1:])]).astype(np.float64)
+    return np.stack([dis.calc(a, b, None) for a, b in zip(grey[:-1], grey[1:], strict=True)]).astype(np.float64)
 
 
 def observation_of(rgb, depth_m=1.0):

@@ -11,8 +11,9 @@ from avdc_core.errors import InputDataError, PlanFailedError  # noqa: E402
 from avdc_core.interfaces import BuildContext  # noqa: E402
 from avdc_core.testing import SegmenterContract, flat_observation  # noqa: E402
 from avdc_core.types import SegmentTarget  # noqa: E402
-from avdc_plugins.simulators.metaworld.tasks import FINGER_BODIES  # noqa: E402
 from avdc_plugins.segmenters.sim_mask import SimulatorMask  # noqa: E402
+from avdc_plugins.simulators.metaworld.tasks import FINGER_BODIES  # noqa: E402
+
 from episodes import metaworld_episode  # noqa: E402
 
 

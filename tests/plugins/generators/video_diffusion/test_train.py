@@ -20,6 +20,7 @@ from avdc_plugins.generators.video_diffusion.train import (
     to_model_range,
     train,
 )
+
 from models import tiny_config
 from paths import DATASET_SAMPLE, ROOT
 
@@ -47,7 +48,7 @@ def fixed_loss(model: VideoDiffusionModel, clips: np.ndarray, texts: np.ndarray)
 def sample_psnr(model: VideoDiffusionModel, clips: np.ndarray, texts: np.ndarray) -> float:
     """PSNR (dB) of 10-step DDIM samples from each clip's first frame against its real frames."""
     return float(np.mean([psnr(model.generate(clip[0], text, torch.Generator().manual_seed(0), 10)[1:], clip[1:])
-                          for clip, text in zip(clips, texts)]))
+                          for clip, text in zip(clips, texts, strict=True)]))
 
 
 def _check_learning(tmp_path: Path, size: int, steps: int) -> tuple[float, float, float, float]:
