@@ -1,4 +1,5 @@
-"""Files a person hands to avdc: an RGB image, a depth map, a camera. (Writers: :mod:`.artifacts`.)
+"""Files a person hands to avdc: an RGB image, a video, a depth map, a camera; and what to say
+when a weights file will not load. (Writers: :mod:`.artifacts`.)
 
 Every reader checks what it reads and raises :class:`~avdc_core.errors.InputDataError` naming
 the file, what is wrong and what would be valid — a truncated PNG, a camera JSON with ``K`` as
@@ -8,6 +9,7 @@ strings, a depth of the wrong dtype never travel further than here. Nothing is u
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,44 @@ def read_rgb(path: Path) -> np.ndarray:
                              "expected an 8-bit RGB image (a 16-bit or grey image is not converted "
                              "silently: convert it first)")
     return np.ascontiguousarray(image[..., 2::-1])
+
+
+FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def read_video(path: Path) -> np.ndarray:
+    """``[T, H, W, 3]`` uint8 from a folder of numbered 8-bit RGB images (numeric order) or a
+    GIF/MP4 file."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES),
+                       key=lambda p: [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", p.stem)])
+        if not files:
+            raise InputDataError(f"video folder {str(path)!r} has no {'/'.join(FRAME_SUFFIXES)} frames")
+        frames = [read_rgb(file) for file in files]
+    else:
+        import imageio.v3 as iio
+
+        path = _existing_file(path, "video")
+        try:
+            frames = list(iio.imiter(path))
+        except Exception as error:  # imageio raises many kinds for a damaged or foreign file
+            raise InputDataError(f"video {str(path)!r} is not a readable GIF/MP4 ({type(error).__name__}: "
+                                 f"{error}); expected a GIF, an MP4 or a folder of numbered frames") from error
+        if not frames:
+            raise InputDataError(f"video {str(path)!r} is not a readable GIF/MP4 (no frame could be decoded); "
+                                 "expected a GIF, an MP4 or a folder of numbered frames")
+        for index, frame in enumerate(frames):
+            if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
+                raise InputDataError(f"video {str(path)!r}: frame {index} has shape {frame.shape} "
+                                     f"({frame.dtype}); expected 8-bit RGB frames")
+        frames = [np.ascontiguousarray(frame[..., :3]) for frame in frames]
+    if len(frames) < 2:
+        raise InputDataError(f"video {str(path)!r} has {len(frames)} frame(s); a plan needs at least 2")
+    shapes = {frame.shape[:2] for frame in frames}
+    if len(shapes) != 1:
+        raise InputDataError(f"video {str(path)!r} mixes frame sizes {sorted(shapes)}")
+    return np.stack(frames)
 
 
 def read_depth(path: Path) -> np.ndarray:
@@ -119,3 +159,18 @@ def split_names(value: str | None) -> list[str] | None:
     """A comma-separated command-line list (``"door-open, door-close"``) as names; ``None`` stays
     ``None`` (the command's default)."""
     return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+def weights_error(error: BaseException) -> str:
+    """What went wrong loading a weights file, in one line — without torch's advice to retry with
+    ``weights_only=False``, which would run whatever code a malicious file carries."""
+    text = f"{type(error).__name__}: {error}"
+    if "weights_only" in text or "Unpickl" in text:
+        found = re.search(r"(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)", text)
+        if found:
+            return (f"the file holds pickled Python objects beyond plain tensors ({found.group(1)}); "
+                    "it was refused unread, since loading it could run code: use weights from a source "
+                    "you trust, as safetensors or a plain state dict")
+        return "the file is not a weights file (damaged, truncated or of another format)"
+    first = text.splitlines()[0] if text.strip() else type(error).__name__
+    return first if len(first) <= 300 else first[:300] + "..."

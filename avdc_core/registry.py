@@ -22,6 +22,8 @@ from .errors import PluginLoadError, UnknownComponentError
 from .interfaces import KINDS, Component
 
 ENTRY_POINT_GROUP = "avdc"
+BUILTIN_PACKAGE = "avdc"
+"""The distribution of avdc's own components, which no other package may replace."""
 AUTOLOAD_ENV = "AVDC_DISABLE_PLUGIN_AUTOLOAD"
 
 
@@ -55,15 +57,17 @@ class Registry:
         for impl in manager.hook.avdc_components.get_hookimpls():
             package, version = packages.get(impl.plugin_name, (impl.plugin_name, ""))
             try:
-                classes = impl.function()
-                for component in classes:
-                    self._add(component, package, version)
-            except PluginLoadError as error:
-                self.load_errors.append(error)
+                classes = list(impl.function())
             except Exception as error:  # a broken plugin must not take the others down
                 self.load_errors.append(PluginLoadError(
                     f"error loading plugin {impl.plugin_name!r} ({package}): "
                     f"{type(error).__name__}: {error}"))
+                continue
+            for component in classes:  # one bad component is refused alone, not its whole module
+                try:
+                    self._add(component, package, version)
+                except PluginLoadError as error:
+                    self.load_errors.append(error)
 
     @classmethod
     def discover(cls, autoload: bool | None = None,
@@ -110,12 +114,19 @@ class Registry:
                 f"a component subclasses an avdc_core interface (kinds: {', '.join(KINDS)}) "
                 "and sets a non-empty name")
         key = (kind, name)
-        if key in self._components:
-            other = self._components[key]
+        info = PluginInfo(kind, name, component, package, version)
+        other = self._components.get(key)
+        if other is not None:
+            # avdc's own components cannot be shadowed, whatever order the entry points load in:
+            # the other package's component is the one refused
+            kept, refused = (info, other) if package == BUILTIN_PACKAGE else (other, info)
+            self._components[key] = kept
             raise PluginLoadError(
-                f"{kind}/{name} is provided twice: by {other.package!r} "
-                f"({other.component.__module__}) and by {package!r} ({component.__module__})")
-        self._components[key] = PluginInfo(kind, name, component, package, version)
+                f"{kind}/{name} is provided twice, by {kept.package!r} ({kept.component.__module__}) "
+                f"and by {refused.package!r} ({refused.component.__module__}); kept {kept.package!r}'s"
+                + (", avdc's own components cannot be replaced: give yours another name"
+                   if kept.package == BUILTIN_PACKAGE else "; rename one of them"))
+        self._components[key] = info
 
     def plugins(self, kind: str | None = None) -> list[PluginInfo]:
         """Installed components (of one kind, if given), sorted by kind order then name."""

@@ -128,25 +128,102 @@ class ResolvedSpec:
             component.info.component.check_files(component.config, context)
 
 
+def _abbreviated(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def format_validation_error(error: ValidationError, prefix: str) -> str:
     """One line per pydantic error: `path.to.field: message (given: value)`."""
     lines = []
     for item in error.errors():
         path = ".".join(str(part) for part in ([prefix] if prefix else []) + list(item["loc"]))
         given = item.get("input")
-        shown = "" if item["type"] == "missing" else f" (given: {given!r})"
+        shown = "" if item["type"] == "missing" else f" (given: {_abbreviated(given)})"
         message = item["msg"].removeprefix("Value error, ")  # a validator's own message reads alone
         lines.append(f"{path}: {message}{shown}")
     return "\n".join(lines)
 
 
+MAX_YAML_BYTES = 1 << 20
+"""Largest spec or config file read (1 MiB; avdc's own are under 4 KiB)."""
+MAX_YAML_DEPTH = 50
+"""Deepest nesting of mappings and lists accepted."""
+MAX_YAML_NODES = 100_000
+"""Most values a document may expand to, aliases expanded (an alias bomb is refused, not built)."""
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` with limits: nesting depth, the size a document expands to through its
+    aliases, and no duplicate keys in a mapping (the second would silently win)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                           problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            sizes: dict[int, int] = {}
+
+            def expanded(item: Any) -> int:  # each node once; shared (aliased) nodes count per use
+                if id(item) not in sizes:
+                    children = item.value if isinstance(item, yaml.SequenceNode) else \
+                        [part for pair in item.value for part in pair] if isinstance(item, yaml.MappingNode) else []
+                    sizes[id(item)] = min(1 + sum(expanded(child) for child in children), MAX_YAML_NODES + 1)
+                return sizes[id(item)]
+
+            if expanded(node) > MAX_YAML_NODES:
+                raise yaml.MarkedYAMLError(problem=f"expands to more than {MAX_YAML_NODES} values through "
+                                           "its aliases (&anchor / *alias)", problem_mark=node.start_mark)
+        return node
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"duplicate key {key!r} (first at line {seen[key].line + 1}); the "
+                        "second would silently replace the first", problem_mark=key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+BoundedLoader.add_constructor("tag:yaml.org,2002:map", BoundedLoader.construct_yaml_map)
+
+
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file safely; syntax errors name the file, line and column."""
+    """Parse a YAML file safely and within bounds (:class:`BoundedLoader`); errors name the
+    file, line and column."""
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(f"spec file {str(path)!r} is a folder; give a YAML file")
     if not path.is_file():
         raise MissingResourceError(f"spec file {str(path)!r} does not exist")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise SpecError(f"{path}: {size} bytes; a spec is at most {MAX_YAML_BYTES} bytes")
     try:
-        return yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not a UTF-8 text file ({error.reason} at byte {error.start}); "
+                        "a spec is YAML text") from error
+    try:
+        return yaml.load(text, Loader=BoundedLoader)  # a SafeLoader: builds no Python objects
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

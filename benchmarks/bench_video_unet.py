@@ -10,7 +10,7 @@ model, optimizer and batch, runs the training steps, and reports the increase of
 counts everything torch allocates on CPU (tracemalloc would miss torch's allocator) and the
 subprocess keeps one variant's peak from hiding the other's.
 
-    OMP_NUM_THREADS=1 flock /tmp/avdc-heavy.lock .venv/bin/python benchmarks/bench_video_unet.py
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_video_unet.py
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from avdc_core.evaluation import (
     LocalBackend,
     check_unseen_seeds,
     episode_spec,
+    episode_state,
     grid_jobs,
-    pending_jobs,
     run_evaluation,
 )
 from avdc_core.readers import split_names
@@ -59,15 +59,27 @@ def evaluate(ctx: typer.Context,
                                 source=f"{path} ({grid.task_param}={job.task}, {grid.setting_param}={job.setting})")
     resolved.check_files()
     check_unseen_seeds(resolved, jobs)
-    todo = len(pending_jobs(jobs, out))
-    typer.echo(f"{len(jobs)} episode(s), {len(jobs) - todo} already done, {todo} to run")
-    options = EvalOptions(data, path.resolve().parent, out, video=video)
+    states = [episode_state(out, job) for job in jobs]
+    todo = len(jobs) - states.count("done")
+    again = states.count("error") + states.count("corrupt")
+    typer.echo(f"{len(jobs)} episode(s), {len(jobs) - todo} already done, {todo} to run"
+               + (f" ({again} errored or unreadable before: run again)" if again else ""))
+    options = EvalOptions(data, path.resolve().parent, out, video=video, source=str(path))
+    finished = 0
     with tqdm(total=todo, desc="eval", unit="episode") as bar:
         def tick(job, record) -> None:
+            nonlocal finished
+            finished += 1
             bar.update(1)
             bar.set_postfix_str(f"{job.task}/{job.setting}/{job.seed}: {record.get('end')}")
 
-        summary = run_evaluation(jobs, options, LocalBackend(workers), on_episode=tick)
+        try:
+            summary = run_evaluation(jobs, options, LocalBackend(workers), on_episode=tick)
+        except KeyboardInterrupt:
+            bar.close()
+            typer.echo(f"interrupted: {finished} new episode(s) saved in {out}/; run the same command "
+                       "to resume with the others", err=True)
+            raise typer.Exit(130) from None
     typer.echo((out / "results.md").read_text())
     typer.echo(f"overall success {100 * summary['overall_success']:.1f}% over {summary['episodes']} "
                f"episode(s); {len(summary['errors'])} error(s); results in {out}/")
@@ -75,6 +87,12 @@ def evaluate(ctx: typer.Context,
     if stages:
         typer.echo(f"seconds per plan ({summary['plans']} plans): "
                    + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in stages.items()))
+    if summary["errors"]:
+        first = summary["errors"][0]
+        typer.echo(f"error: {len(summary['errors'])} episode(s) raised an error, e.g. {first['task']}/"
+                   f"{first['setting']}/seed {first['seed']}: {first['error']} (all in summary.json); "
+                   "run the same command again to re-run them", err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

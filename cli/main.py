@@ -7,6 +7,7 @@ distinct exit code; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import sys
 import traceback
 
@@ -41,11 +42,30 @@ EXITS = _exception_classes("Exit")
 ABORTS = _exception_classes("Abort")
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"avdc {_installed_version()}")
+        raise typer.Exit()
+
+
+def _installed_version() -> str:
+    try:
+        return importlib.metadata.version("avdc")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed as a distribution)"
+
+
 def make_app(registry: Registry) -> typer.Typer:
     """A fresh ``avdc`` app with avdc's own commands and those plugins add."""
     app = typer.Typer(name="avdc", add_completion=False, no_args_is_help=True,
                       pretty_exceptions_enable=False,
                       help="Robot policies from actionless videos (AVDC).")
+
+    @app.callback()
+    def _options(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                              help="print avdc's version and exit")) -> None:
+        """Robot policies from actionless videos (AVDC)."""
+
     for name in BUILTIN_COMMAND_MODULES:
         importlib.import_module(name).register(app)
     collect = typer.Typer(help="Collect demonstrations into the AVDC dataset layout (one command per "

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..artifacts import write_plan_artifacts, write_video
+from ..errors import AvdcError, InputDataError
 from ..pipeline import Pipeline
 from ..runner import EpisodeResult, run_episode
 from ..spec import ResolvedSpec
@@ -27,6 +28,8 @@ class EvalOptions:
     out: Path
     video: bool = False
     device: str | None = None
+    source: str = "spec"
+    """Where the spec came from (its path), for messages and the run record."""
 
 
 def play_episode(pipeline: Pipeline, resolved: ResolvedSpec, seed: int, plans_dir: Path | None = None,
@@ -52,21 +55,41 @@ def play_episode(pipeline: Pipeline, resolved: ResolvedSpec, seed: int, plans_di
     return result
 
 
+def _resolve_job(job: EpisodeJob, options: EvalOptions) -> ResolvedSpec:
+    from ..registry import Registry
+    from ..spec import resolve_spec
+
+    return resolve_spec(episode_spec(options.spec_data, job), Registry.discover(),
+                        base_dir=options.base_dir, source=f"{options.source} ({job.task}/{job.setting})")
+
+
+def check_buildable(job: EpisodeJob, options: EvalOptions) -> None:
+    """Build (and close) ``job``'s pipeline: a component that cannot be built raises here, once,
+    naming the component, instead of failing every episode."""
+    from ..pipeline import build_pipeline
+
+    resolved = _resolve_job(job, options)
+    try:
+        build_pipeline(resolved, device=options.device).close()
+    except AvdcError:
+        raise
+    except Exception as error:  # a component's own failure: name it, once
+        raise InputDataError(f"{options.source}: the pipeline cannot be built for {job.task}/{job.setting}: "
+                             f"{type(error).__name__}: {error}") from error
+
+
 def run_episode_job(job: EpisodeJob, options: EvalOptions) -> dict[str, Any]:
     """Build the pipeline for ``job``, run one closed-loop episode and return its record.
 
     Never raises for a failing episode: the exception becomes ``end="error"`` with the reason.
     """
     from ..pipeline import build_pipeline
-    from ..registry import Registry
-    from ..spec import resolve_spec
 
     record: dict[str, Any] = {"task": job.task, "setting": job.setting, "seed": job.seed}
     start = time.perf_counter()
     pipeline = None
     try:
-        resolved = resolve_spec(episode_spec(options.spec_data, job), Registry.discover(),
-                                base_dir=options.base_dir, source=f"{job.task}/{job.setting}")
+        resolved = _resolve_job(job, options)
         pipeline = build_pipeline(resolved, device=options.device)
         media = options.out / "videos" / job.task / job.setting / f"seed_{job.seed:03d}"
         result = play_episode(pipeline, resolved, job.seed, video_dir=media if options.video else None)

@@ -60,8 +60,10 @@ def episode_spec(spec_data: dict[str, Any], job: EpisodeJob) -> dict[str, Any]:
 
 
 def pending_jobs(jobs: list[EpisodeJob], out: Path) -> list[EpisodeJob]:
-    """The jobs whose episode file does not exist yet."""
-    return [job for job in jobs if not (out / job.relative_path).is_file()]
+    """The jobs not done yet: no episode file, an unreadable one, or one recording an error."""
+    from .run_folder import episode_state
+
+    return [job for job in jobs if episode_state(out, job) != "done"]
 
 
 def check_unseen_seeds(resolved: ResolvedSpec, jobs: list[EpisodeJob]) -> None:

@@ -3,7 +3,6 @@ replans and timings; the paper-style Markdown table."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 from ..artifacts import write_json
 from .figures import bar_chart
 from .jobs import EpisodeJob
+from .run_folder import read_record
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -72,8 +72,8 @@ def _pct(value: float) -> str:
 def write_summary(jobs: list[EpisodeJob], out: Path) -> dict[str, Any]:
     """Summarise the finished episodes of ``jobs`` into ``summary.json``, ``results.md`` and
     ``success.png`` under ``out``; returns the summary."""
-    records = [json.loads((out / job.relative_path).read_text()) for job in jobs
-               if (out / job.relative_path).is_file()]
+    records = [record for record in (read_record(out / job.relative_path) for job in jobs)
+               if record is not None]
     summary = summarize(records)
     summary["requested_episodes"] = len(jobs)
     write_json(out / "summary.json", summary)

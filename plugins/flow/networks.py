@@ -31,10 +31,12 @@ from avdc_core import (
     ComponentConfig,
     Flow,
     FlowEstimator,
+    InputDataError,
     MissingResourceError,
     Video,
     hookimpl,
 )
+from avdc_core.readers import weights_error
 
 WEIGHTS_URL = "https://github.com/hmorimitsu/ptlflow/releases (release 'weights1')"
 
@@ -95,9 +97,8 @@ class _PtlflowEstimator(FlowEstimator):
         try:
             return ptlflow.get_model(variant, ckpt_path=str(path))
         except Exception as error:  # a corrupt or mismatched file: say which and why
-            raise MissingResourceError(
-                f"flow/{self.name}: {path} is not a loadable ptlflow {variant} checkpoint "
-                f"({type(error).__name__}: {error})") from error
+            raise InputDataError(f"flow/{self.name}: {path} is not a loadable ptlflow {variant} checkpoint: "
+                                 f"{weights_error(error)}") from error
 
     def estimate(self, video: Video, backward: bool = True) -> Flow:
         torch = self._torch

@@ -26,6 +26,7 @@ from avdc_core import (
     TextEncoder,
     hookimpl,
 )
+from avdc_core.readers import weights_error
 
 
 def _offline_transformers():
@@ -84,8 +85,12 @@ class MiniLmEncoder(CachedTextEncoder):
             raise MissingResourceError(f"text_encoder/minilm: {str(path)!r} is not a model folder (no "
                                        "config.json); it cannot be downloaded here")
         transformers = _offline_transformers()
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self.model = transformers.AutoModel.from_pretrained(str(path), local_files_only=True)
+        except Exception as error:  # transformers raises many kinds for a damaged model folder
+            raise InputDataError(f"text_encoder/minilm: the model in {str(path)!r} cannot be loaded: "
+                                 f"{weights_error(error)}") from error
         self.model.to(context.device).eval()
 
     @property
@@ -130,8 +135,11 @@ class ClipTextEncoder(CachedTextEncoder):
         try:
             self.tokenizer = transformers.CLIPTokenizer.from_pretrained(source, local_files_only=True)
             self.model = transformers.CLIPTextModel.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError) as error:
+        except OSError as error:  # transformers' way of saying the files are not there
             raise MissingResourceError(f"text_encoder/clip: {source!r} is not available locally; {how}") from error
+        except Exception as error:  # present but damaged or unsafe
+            raise InputDataError(f"text_encoder/clip: the model in {source!r} cannot be loaded: "
+                                 f"{weights_error(error)}") from error
         expected = int(self.model.config.vocab_size)
         if len(self.tokenizer) != expected:
             raise MissingResourceError(

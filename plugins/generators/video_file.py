@@ -7,35 +7,11 @@ returned video *is* the observation; the file's own first frame only has to matc
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 from pydantic import Field
 
 from avdc_core import ComponentConfig, InputDataError, MissingResourceError, Video, VideoGenerator, hookimpl
-
-FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def read_frames(path: Path) -> np.ndarray:
-    """``[T, H, W, 3]`` uint8 from a folder of numbered images (numeric order) or a GIF/MP4."""
-    import imageio.v3 as iio
-
-    if path.is_dir():
-        files = sorted((p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES),
-                       key=lambda p: [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", p.stem)])
-        if not files:
-            raise InputDataError(f"video folder {str(path)!r} has no {'/'.join(FRAME_SUFFIXES)} frames")
-        frames = [iio.imread(p) for p in files]
-    elif path.is_file():
-        frames = list(iio.imiter(path))
-    else:
-        raise MissingResourceError(f"video {str(path)!r} does not exist (a folder of frames or a GIF/MP4)")
-    shapes = {frame.shape[:2] for frame in frames}
-    if len(shapes) != 1:
-        raise InputDataError(f"video {str(path)!r} mixes frame sizes {sorted(shapes)}")
-    return np.stack([np.ascontiguousarray(frame[..., :3]) for frame in frames]).astype(np.uint8)
+from avdc_core.readers import read_video
 
 
 class VideoFileGenerator(VideoGenerator):
@@ -60,7 +36,7 @@ class VideoFileGenerator(VideoGenerator):
         import cv2
 
         path = self.context.resolve(self.config.path)
-        frames = read_frames(path)
+        frames = read_video(path)
         height, width = observation.rgb.shape[:2]
         if frames.shape[1:3] != (height, width):
             frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])

@@ -17,7 +17,6 @@ a test saves with ``torch.save(model.state_dict(), path)`` and loads through the
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -37,6 +36,7 @@ from avdc_core import (
     hookimpl,
 )
 from avdc_core.masks import MaskPostprocess, postprocess_mask
+from avdc_core.readers import weights_error
 
 DOWNLOAD_PAGE = "https://github.com/facebookresearch/segment-anything#model-checkpoints"
 OFFICIAL_CHECKPOINTS = {
@@ -107,10 +107,9 @@ def build_sam_model(model_type: str, checkpoint: Path | None = None, seed: int =
     if checkpoint is not None:
         try:
             model.load_state_dict(_read_state_dict(checkpoint))
-        except (RuntimeError, ValueError, OSError, pickle.UnpicklingError) as error:
-            raise InputDataError(
-                f"segmenter/sam: checkpoint {str(checkpoint)!r} is not a {model_type} SAM state dict "
-                f"({type(error).__name__}: {str(error).splitlines()[0]})") from error
+        except Exception as error:  # torch, safetensors and pickle raise many kinds
+            raise InputDataError(f"segmenter/sam: checkpoint {str(checkpoint)!r} is not a {model_type} "
+                                 f"SAM state dict: {weights_error(error)}") from error
     return model.eval()
 
 

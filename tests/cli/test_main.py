@@ -37,12 +37,19 @@ def test_plugins_json_lists_every_built_in_kind_with_package(capsys):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    ([], "Usage: avdc"), (["bogus"], "No such command 'bogus'"), (["--version"], "No such option"),
+    ([], "Usage: avdc"), (["bogus"], "No such command 'bogus'"), (["--verison"], "No such option"),
     (["run", "--episodes", "abc"], "Invalid value for '--episodes'")])
 def test_usage_mistakes_end_in_help_or_one_line_without_a_traceback(capsys, argv, expected):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert expected in out + err and "Traceback" not in out + err
+
+
+def test_version_prints_the_installed_version(capsys):
+    import importlib.metadata
+
+    code, out, err = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"avdc {importlib.metadata.version('avdc')}" and not err
 
 
 @pytest.mark.parametrize("changes, expected", [
@@ -52,6 +59,8 @@ def test_usage_mistakes_end_in_help_or_one_line_without_a_traceback(capsys, argv
      "executor.params.camera: .*valid cameras: topview, corner"),
     ({"device": "banana"}, "device: .*use cpu, cuda or cuda:N"),
     ({"device": "cuda:7"}, "device: .*torch sees \\d+ CUDA GPU"),
+    pytest.param({"device": "cuda"}, "device: device 'cuda': torch sees 0 CUDA GPU.*use device: cpu",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")),
 ])
 def test_validate_refuses_what_a_run_would_trip_on(capsys, tmp_path, changes, expected):
     pytest.importorskip("metaworld")

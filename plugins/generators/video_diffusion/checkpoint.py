@@ -21,6 +21,7 @@ from einops import rearrange
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from avdc_core import InputDataError, MissingResourceError, SpecError
+from avdc_core.readers import weights_error
 from avdc_core.spec import ComponentSpec, format_validation_error
 
 from .diffusion import DiffusionConfig, GaussianDiffusion
@@ -112,8 +113,10 @@ def load_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
             metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         config = json.loads(text)
-    except (OSError, ValueError, RuntimeError) as error:
-        raise InputDataError(f"checkpoint {str(path)!r} (or its JSON) is unreadable: {error}") from error
+    except Exception as error:  # safetensors raises its own SafetensorError for a damaged file
+        raise InputDataError(f"checkpoint {str(path)!r} (or its JSON) is unreadable: "
+                             f"{weights_error(error)}; a checkpoint is a safetensors file and its JSON "
+                             "written together by avdc train or avdc export") from error
     if metadata.get("config_sha256") != hashlib.sha256(text.encode()).hexdigest():
         raise InputDataError(f"checkpoint {str(path)!r} and {str(json_path(path))!r} come from different "
                              "saves (config hash mismatch); use a pair written together")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from avdc_core import BuildContext, MissingResourceError
+from avdc_core import BuildContext, InputDataError, MissingResourceError
 from avdc_core.testing import FlowEstimatorContract, textured_video
 from avdc_plugins.flow.networks import GmflowFlow, RaftFlow
 
@@ -75,7 +75,8 @@ def test_missing_checkpoint_names_the_file_and_where_to_get_weights(tmp_path):
 
 def test_a_file_that_is_not_a_checkpoint_is_reported(tmp_path):
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    with pytest.raises(MissingResourceError, match="junk.ckpt is not a loadable ptlflow gmflow"):
+    with pytest.raises(InputDataError, match="junk.ckpt is not a loadable ptlflow gmflow checkpoint: "
+                                             "the file is not a weights file"):
         GmflowFlow(GmflowFlow.Config(checkpoint="junk.ckpt"), BuildContext(base_dir=tmp_path))
 
 

@@ -57,10 +57,11 @@ def test_resume_runs_only_unfinished_episodes_and_records_failures(tmp_path):
     jobs = [EpisodeJob("handle-press", "corner", seed, {"task": "handle-press", "camera": "corner"})
             for seed in range(2)]
     jobs.append(EpisodeJob("no-such-task", "corner", 0, {"task": "no-such-task", "camera": "corner"}))
+    options = EvalOptions(read_yaml(SPEC), SPEC.parent, tmp_path)
+    run_evaluation(jobs[:1], options)  # the folder now records its spec and one episode
     write_json(tmp_path / jobs[0].relative_path, record("handle-press", "corner", 0, False))
     assert pending_jobs(jobs, tmp_path) == jobs[1:]
     ran = []
-    options = EvalOptions(read_yaml(SPEC), SPEC.parent, tmp_path)
     summary = run_evaluation(jobs, options, LocalBackend(workers=2),
                              on_episode=lambda job, rec: ran.append((job, rec)))
     assert sorted(job.seed for job, _ in ran if job.task == "handle-press") == [1]
@@ -73,7 +74,7 @@ def test_resume_runs_only_unfinished_episodes_and_records_failures(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["episodes"] == 3
     assert (tmp_path / "results.md").read_text().startswith("| setting |")
     assert (tmp_path / "success.png").stat().st_size > 1000
-    assert pending_jobs(jobs, tmp_path) == []
+    assert pending_jobs(jobs, tmp_path) == [jobs[2]]  # the errored episode runs again on resume
 
 
 class InOrderBackend:
@@ -93,9 +94,11 @@ def test_any_backend_runs_the_pending_jobs_and_its_records_are_summarised(tmp_pa
     given and writes and summarises the records it yields."""
     pytest.importorskip("metaworld")
     jobs = grid_jobs(EvalGrid("task", "camera", ("handle-press",), ("corner",)), seeds=2, first_seed=3)
+    options = EvalOptions(read_yaml(SPEC), SPEC.parent, tmp_path)
+    run_evaluation(jobs[:1], options)
     write_json(tmp_path / jobs[0].relative_path, record("handle-press", "corner", 3, False))
     backend = InOrderBackend()
-    summary = run_evaluation(jobs, EvalOptions(read_yaml(SPEC), SPEC.parent, tmp_path), backend)
+    summary = run_evaluation(jobs, options, backend)
     assert backend.ran == jobs[1:]
     assert json.loads((tmp_path / jobs[1].relative_path).read_text())["success"] is True
     assert summary["episodes"] == 2 and summary["overall_success"] == pytest.approx(0.5)

@@ -117,3 +117,26 @@ def test_plugins_add_cli_commands_through_the_avdc_cli_hook(capsys):
     registry = Registry.discover(autoload=False, modules=[module])
     make_app(registry)(["hello-plugin", "avdc"], standalone_mode=False, obj=registry)
     assert capsys.readouterr().out == "hello avdc\n"
+
+
+@pytest.mark.parametrize("shadow_first", [True, False])
+def test_a_third_party_package_cannot_shadow_a_built_in_component(monkeypatch, shadow_first):
+    """Another package registering ``flow/opencv-dis`` again is the one refused, whatever the
+    load order; the built-in module's other components (opencv-farneback) stay."""
+    class ImpostorFlow(FlowEstimator):
+        name = "opencv-dis"
+
+        def estimate(self, video, backward=True):
+            raise NotImplementedError
+
+    monkeypatch.setitem(sys.modules, "impostor_flow_plugin", _module_with("impostor_flow_plugin", ImpostorFlow))
+    built_in = list(importlib.metadata.entry_points(group="avdc"))
+    impostor = [entry_point("impostor", "impostor_flow_plugin")]
+    registry = Registry.discover(entry_points=impostor + built_in if shadow_first else built_in + impostor)
+    kept = registry.get("flow", "opencv-dis")
+    assert kept.package == "avdc" and kept.component is not ImpostorFlow
+    assert registry.get("flow", "opencv-farneback").package == "avdc"
+    errors = [str(e) for e in registry.load_errors]
+    assert len(errors) == 1
+    assert "flow/opencv-dis is provided twice" in errors[0] and "'impostor_flow_plugin'" in errors[0]
+    assert "avdc's own components cannot be replaced" in errors[0]

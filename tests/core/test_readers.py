@@ -110,3 +110,22 @@ def test_a_rotated_camera_pose_is_accepted(tmp_path):
 def test_split_names_trims_and_drops_empty_items():
     assert split_names(" door-open, ,hammer ") == ["door-open", "hammer"]
     assert split_names(None) is None
+
+
+def test_a_video_is_read_from_frames_or_a_gif_and_bad_ones_are_refused(tmp_path):
+    from avdc_core.artifacts import write_video
+    from avdc_core.readers import read_video
+
+    frames = np.random.default_rng(1).integers(0, 256, (3, 16, 24, 3), dtype=np.uint8)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in (10, 2, 1):  # numeric, not lexical, order
+        cv2.imwrite(str(folder / f"{index}.png"), frames[[1, 2, 10].index(index)][..., ::-1])
+    np.testing.assert_array_equal(read_video(folder), frames)
+    gif = write_video(tmp_path / "clip.gif", frames)
+    assert read_video(gif).shape == frames.shape
+    with pytest.raises(InputDataError, match="not a readable GIF/MP4"):
+        read_video(write(tmp_path, "broken.mp4", b"\x00\x00\x00\x18ftypmp42 broken"))
+    cv2.imwrite(str(folder / "11.png"), np.zeros((16, 24, 3), np.uint16))
+    with pytest.raises(InputDataError, match="11.png.*uint16"):
+        read_video(folder)
