@@ -37,6 +37,9 @@ def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+LISTS_LOAD_ERRORS = ("plugins", "doctor")
+"""Commands that report plugin load errors themselves; every other command warns about them."""
+
 USAGE_ERRORS = _exception_classes("ClickException")
 EXITS = _exception_classes("Exit")
 ABORTS = _exception_classes("Abort")
@@ -83,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         argv.remove("--debug")
     try:
         registry = Registry.discover()
+        if argv and argv[0] not in LISTS_LOAD_ERRORS:
+            for problem in registry.load_errors:  # a refused or broken plugin must not go unnoticed
+                print(f"warning: {problem}", file=sys.stderr)
         app = make_app(registry)
         result = app(args=argv, prog_name="avdc", standalone_mode=False, obj=registry)
         return result if isinstance(result, int) else 0

@@ -85,3 +85,29 @@ class TestPhaseShiftFlow(FlowEstimatorContract):
         flow = self.make_component().estimate(video, backward=False)
         np.testing.assert_allclose(flow.forward[..., 0], 2.0, atol=0.2)
         np.testing.assert_allclose(flow.forward[..., 1], 0.0, atol=0.2)
+
+
+def test_a_package_that_registers_a_built_in_name_again_is_refused_with_a_warning(tmp_path):
+    """A real third-party package, pip-installed, that registers ``flow/opencv-dis`` again: the
+    built-in stays, every command warns naming both packages, `avdc plugins` lists the refusal."""
+    package = tmp_path / "avdc-shadow"
+    (package / "avdc_shadow").mkdir(parents=True)
+    (package / "avdc_shadow" / "__init__.py").write_text(
+        "from avdc_core import FlowEstimator, hookimpl\n\n\n"
+        "class ShadowFlow(FlowEstimator):\n    name = 'opencv-dis'\n\n"
+        "    def estimate(self, video, backward=True):\n        raise RuntimeError('shadow ran')\n\n\n"
+        "@hookimpl\ndef avdc_components():\n    return [ShadowFlow]\n")
+    (package / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=69"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "avdc-shadow"\nversion = "0.0.1"\n\n'
+        '[project.entry-points.avdc]\nflow-shadow = "avdc_shadow"\n')
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(package)], check=True, capture_output=True)
+    listed = json.loads(avdc(site, "plugins", "--json").stdout)
+    dis = [row for row in listed["plugins"] if row["address"] == "flow/opencv-dis"]
+    assert [row["package"] for row in dis] == ["avdc"]
+    assert any("flow/opencv-dis is provided twice" in e and "avdc-shadow" in e for e in listed["load_errors"])
+    result = avdc(site, "validate", str(ROOT / "specs" / "metaworld-oracle-dis.yaml"))
+    assert result.returncode == 0
+    assert "warning: flow/opencv-dis is provided twice" in result.stderr and "avdc-shadow" in result.stderr
