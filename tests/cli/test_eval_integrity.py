@@ -121,8 +121,10 @@ def test_interrupting_an_eval_says_how_to_resume_and_resuming_runs_the_rest(tmp_
     command = [sys.executable, "-m", "avdc_cli.main", "eval", str(SPEC), *GRID, "--seeds", "4",
                "--out", str(out)]
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # a shell's background job inherits SIGINT ignored, and Python keeps it so: restore the default
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and not (out / "episodes").exists():
         time.sleep(0.1)
