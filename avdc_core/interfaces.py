@@ -166,10 +166,11 @@ class PoseSolver(Component):
 class EvalGrid:
     """An executor's evaluation protocol (``avdc eval``): tasks (the table's columns) x settings
     (its rows, e.g. cameras) x seeds. A task sets the executor parameter ``task_param``, a setting
-    ``setting_param``; ``tasks`` and ``settings`` are the defaults (the paper's protocol)."""
+    ``setting_param`` (``None``: the settings are labels only, e.g. one ``agent`` view);
+    ``tasks`` and ``settings`` are the defaults (the paper's protocol)."""
 
     task_param: str
-    setting_param: str
+    setting_param: str | None
     tasks: tuple[str, ...]
     settings: tuple[str, ...]
 

@@ -56,7 +56,7 @@ def evaluate(ctx: typer.Context,
     # fail fast, before any worker starts: every task x setting must make a valid spec
     for job in {(job.task, job.setting): job for job in jobs}.values():
         resolved = resolve_spec(episode_spec(data, job), registry, base_dir=path.resolve().parent,
-                                source=f"{path} ({grid.task_param}={job.task}, {grid.setting_param}={job.setting})")
+                                source=f"{path} ({job.task}/{job.setting})")
     resolved.check_files()
     check_unseen_seeds(resolved, jobs)
     states = [episode_state(out, job) for job in jobs]

@@ -44,8 +44,13 @@ def grid_jobs(grid: EvalGrid, tasks: Sequence[str] | None = None, settings: Sequ
         duplicated = sorted({value for value in values if values.count(value) > 1})
         if duplicated:
             raise SpecError(f"{flag}: {', '.join(duplicated)} given twice")
-    return [EpisodeJob(task, setting, seed,
-                       {grid.task_param: task, grid.setting_param: setting, **(extra_params or {})})
+    def params(task: str, setting: str) -> dict[str, Any]:
+        values = {grid.task_param: task, **(extra_params or {})}
+        if grid.setting_param is not None:
+            values[grid.setting_param] = setting
+        return values
+
+    return [EpisodeJob(task, setting, seed, params(task, setting))
             for task in tasks for setting in settings for seed in range(first_seed, first_seed + seeds)]
 
 

@@ -1,0 +1,38 @@
+"""MiniWorld's go-to-object tasks, by avdc's names: the agent walks to the red box."""
+
+from __future__ import annotations
+
+import difflib
+
+from avdc_core.errors import SpecError
+
+TASKS = {
+    "one-room": "MiniWorld-OneRoom-v0",
+    "one-room-s6": "MiniWorld-OneRoomS6-v0",
+    "hallway": "MiniWorld-Hallway-v0",
+    "four-rooms": "MiniWorld-FourRooms-v0",
+    "three-rooms": "MiniWorld-ThreeRooms-v0",
+    "t-maze": "MiniWorld-TMaze-v0",
+    "y-maze": "MiniWorld-YMaze-v0",
+    "wall-gap": "MiniWorld-WallGap-v0",
+}
+"""Tasks whose goal is to reach ``env.box`` (the environment's own ``near`` test decides)."""
+
+DEFAULT_TASKS = ("one-room", "hallway", "four-rooms")
+"""The evaluation's default tasks: open room, corridor, rooms joined by doors."""
+
+TARGET = "red box"
+
+
+def check_task(task: str, field: str = "task") -> str:
+    """``task`` if MiniWorld has it; raises listing the valid names and the closest."""
+    if task not in TASKS:
+        close = difflib.get_close_matches(task, TASKS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ";"
+        raise SpecError(f"{field}: unknown MiniWorld task {task!r}{hint} valid tasks: {', '.join(TASKS)}")
+    return task
+
+
+def task_text(task: str) -> str:
+    """The task description given to a video generator."""
+    return f"go to the {TARGET}"
