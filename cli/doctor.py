@@ -17,6 +17,7 @@ OPTIONAL = {
     "torchvision": ("RAFT, Segment Anything", "pip install torchvision==0.29.1 beside torch 2.14.1"),
     "metaworld": ("executor/metaworld, generator/oracle", "pip install 'avdc[metaworld]'"),
     "mujoco": ("Meta-World rendering", "pip install 'avdc[metaworld]'"),
+    "miniworld": ("executor/miniworld (navigation)", "pip install 'avdc[miniworld]'"),
     "ptlflow": ("flow/raft, flow/gmflow", "pip install 'avdc[flownets]'"),
     "segment-anything": ("segmenter/sam", "pip install 'avdc[sam]'"),
     "transformers": ("text encoders", "pip install 'avdc[video]'"),
