@@ -15,14 +15,13 @@ replanning belong to the runner (``avdc_core.runner``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 from pydantic import Field, field_validator
 
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError
-from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid, Executor
+from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
 from avdc_plugins.simulators.metaworld.tasks import (
     CAMERAS,
@@ -36,9 +35,10 @@ from avdc_plugins.simulators.metaworld.tasks import (
 )
 
 from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_manipulation
+from .simulated import SceneExecutor
 
 
-class MetaWorldExecutor(Executor):
+class MetaWorldExecutor(SceneExecutor):
     """Meta-World v3 (goal observable) arm: grasp/push primitives and a position controller."""
 
     name = "metaworld"
@@ -85,35 +85,15 @@ class MetaWorldExecutor(Executor):
 
         self.task = check_task(config.task, field="executor.params.task")
         self.object = config.object or default_object(self.task, field="executor.params.object")
-        width, height = config.resolution
-        if width < 16 or height < 16:
-            raise InputDataError(f"executor.params.resolution: {config.resolution} is too small; "
-                                 "use at least 16x16, e.g. [320, 240]")
-        self.scene: Any = None
-        self.frames: list[np.ndarray] = []
         self._holding = False
 
     # --- episode ------------------------------------------------------------------------------
     def reset(self, seed: int) -> Observation:
         from avdc_plugins.simulators.metaworld.scene import MetaWorldScene
 
-        self.close()
         width, height = self.config.resolution
-        self.scene = MetaWorldScene(self.task, self.config.camera, width, height, seed)
         self._holding = False
-        self.frames = []
-        observation = self.observe()
-        if self.config.record:
-            self.frames.append(observation.rgb)
-        return observation
-
-    def _scene(self) -> Any:
-        if self.scene is None:
-            raise InputDataError("executor/metaworld: call reset(seed) before using the executor")
-        return self.scene
-
-    def observe(self) -> Observation:
-        return self._scene().observation()
+        return self._start(lambda: MetaWorldScene(self.task, self.config.camera, width, height, seed))
 
     def task_text(self) -> str:
         return task_text(self.task)
@@ -227,11 +207,6 @@ class MetaWorldExecutor(Executor):
         return StepReport(int(env.curr_path_length), env.tcp_center.copy(),
                           bool(info.get("success", False)),
                           {"waypoint": waypoint, "grasp_success": bool(info.get("grasp_success", False))})
-
-    def close(self) -> None:
-        if self.scene is not None:
-            self.scene.close()
-            self.scene = None
 
 
 @hookimpl

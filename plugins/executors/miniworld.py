@@ -20,16 +20,17 @@ Success is the environment's own goal test (``near`` the target).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 from pydantic import Field, field_validator
 
 from avdc_core import hookimpl
 from avdc_core.errors import InputDataError, PlanFailedError
-from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid, Executor
+from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport, invert_rigid
 from avdc_plugins.simulators.miniworld.tasks import DEFAULT_TASKS, TARGET, check_task, task_text
+
+from .simulated import SceneExecutor
 
 AHEAD = np.array([0.0, 0.0, 1.0, 1.0])
 
@@ -54,7 +55,7 @@ def pair_actions(trajectory: RigidTrajectory, camera_to_world: np.ndarray, later
     return actions
 
 
-class MiniWorldExecutor(Executor):
+class MiniWorldExecutor(SceneExecutor):
     """MiniWorld navigation: walk to the red box with discrete moves from the camera's motion."""
 
     name = "miniworld"
@@ -87,33 +88,16 @@ class MiniWorldExecutor(Executor):
 
     def __init__(self, config: Config, context: BuildContext) -> None:
         super().__init__(config, context)
-        width, height = config.resolution
-        if width < 16 or height < 16:
-            raise InputDataError(f"executor.params.resolution: {config.resolution} is too small; "
-                                 "use at least 16x16, e.g. [64, 64]")
-        self.scene: Any = None
-        self.frames: list[np.ndarray] = []
         self._steps = 0
 
     def reset(self, seed: int) -> Observation:
         from avdc_plugins.simulators.miniworld.scene import MiniWorldScene
 
-        self.close()
-        width, height = self.config.resolution
-        self.scene = MiniWorldScene(self.config.task, width, height, seed, self.config.turn_step_deg,
-                                    self.config.forward_step_m, self.config.fov_deg)
+        config = self.config
+        width, height = config.resolution
         self._steps = 0
-        observation = self.observe()
-        self.frames = [observation.rgb] if self.config.record else []
-        return observation
-
-    def _scene(self) -> Any:
-        if self.scene is None:
-            raise InputDataError("executor/miniworld: call reset(seed) before using the executor")
-        return self.scene
-
-    def observe(self) -> Observation:
-        return self._scene().observation()
+        return self._start(lambda: MiniWorldScene(config.task, width, height, seed, config.turn_step_deg,
+                                                  config.forward_step_m, config.fov_deg))
 
     def task_text(self) -> str:
         return task_text(self.config.task)
@@ -161,11 +145,6 @@ class MiniWorldExecutor(Executor):
         if self.config.record:
             self.frames.append(scene.render()[0])
         return StepReport(self._steps, scene.effector(), success, {"action": action})
-
-    def close(self) -> None:
-        if self.scene is not None:
-            self.scene.close()
-            self.scene = None
 
 
 @hookimpl
