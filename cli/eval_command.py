@@ -50,15 +50,15 @@ def evaluate(ctx: typer.Context,
         raise SpecError(f"{path}: avdc eval needs an executor that declares an evaluation grid; "
                         + ("the spec has no executor" if executor is None
                            else f"{executor.info.address} declares none"))
-    record = video and "record" in executor.info.component.Config.model_fields
+    keep_frames = video and "record" in executor.info.component.Config.model_fields
     jobs = grid_jobs(grid, split_names(tasks), split_names(settings), seeds, first_seed,
-                     {"record": True} if record else None)
+                     {"record": True} if keep_frames else None)
     # fail fast, before any worker starts: every task x setting must make a valid spec
     for job in {(job.task, job.setting): job for job in jobs}.values():
-        resolved = resolve_spec(episode_spec(data, job), registry, base_dir=path.resolve().parent,
-                                source=f"{path} ({job.task}/{job.setting})")
-    resolved.check_files()
-    check_unseen_seeds(resolved, jobs)
+        resolve_spec(episode_spec(data, job), registry, base_dir=path.resolve().parent,
+                     source=f"{path} ({job.task}/{job.setting})")
+    base.check_files()
+    check_unseen_seeds(base, jobs)
     states = [episode_state(out, job) for job in jobs]
     todo = len(jobs) - states.count("done")
     again = states.count("error") + states.count("corrupt")

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from avdc_core import hookimpl
-from avdc_core.errors import InputDataError, PlanFailedError
+from avdc_core.errors import InputDataError, PlanFailedError, SpecError
 from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport, invert_rigid
 from avdc_plugins.simulators.miniworld.tasks import DEFAULT_TASKS, TARGET, check_task, task_text
@@ -83,7 +83,7 @@ class MiniWorldExecutor(SceneExecutor):
         def _known_task(cls, task: str) -> str:
             try:
                 return check_task(task)
-            except Exception as error:  # pydantic reports a ValueError with the field's path
+            except SpecError as error:  # pydantic reports a ValueError with the field's path
                 raise ValueError(str(error).removeprefix("task: ")) from error
 
     def __init__(self, config: Config, context: BuildContext) -> None:

@@ -59,7 +59,9 @@ def test_a_still_plan_is_a_recorded_plan_failure_not_a_silent_done():
 
 
 def test_an_unknown_task_names_the_valid_ones():
-    with pytest.raises(Exception, match="unknown MiniWorld task 'one-rom'; did you mean 'one-room'"):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown MiniWorld task 'one-rom'; did you mean 'one-room'"):
         MiniWorldExecutor.Config(task="one-rom")
     with pytest.raises(InputDataError, match="too small"):
         make_executor(resolution=(8, 8))
