@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputDataError, MissingResourceError
+from .readers import FRAME_SUFFIXES
 
 LAYOUTS = ("metaworld_dataset", "thor_dataset")
-FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)

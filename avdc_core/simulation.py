@@ -60,10 +60,8 @@ class SceneParts:
                     close = difflib.get_close_matches(name, [n for n in known if n], n=3)
                     raise InputDataError(f"{where}: the scene has no {kind} named {name!r}"
                                          + (f"; closest: {', '.join(close)}" if close else ""))
-        selected = np.isin(np.asarray(self.part_names), list(parts)) if parts else \
-            np.zeros(len(self.part_names), dtype=bool)
         body_ids = [self.body_names.index(name) for name in bodies]
-        selected |= np.isin(self.part_body, body_ids)
+        selected = np.isin(np.asarray(self.part_names), list(parts)) | np.isin(self.part_body, body_ids)
         visible = segmentation >= 0
         mask = np.zeros(segmentation.shape, dtype=bool)
         mask[visible] = selected[segmentation[visible]]
@@ -77,6 +75,11 @@ class ExpertRollout:
 
     states: list[np.ndarray]
     success: bool
+
+
+PER_FRAME = ("depth", "segmentation", "body_poses", "depth_without_robot", "segmentation_without_robot",
+             "frame_steps")
+"""The fields of :class:`SimulatedFrames` that hold one entry per frame (besides ``cameras``)."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,7 @@ class SimulatedFrames:
 
     def __post_init__(self) -> None:
         frames = len(self.cameras)
-        for name in ("depth", "segmentation", "body_poses", "depth_without_robot",
-                     "segmentation_without_robot", "frame_steps"):
+        for name in PER_FRAME:
             value = getattr(self, name)
             if value is not None and len(value) != frames:
                 raise InputDataError(f"SimulatedFrames.{name} has {len(value)} frame(s); "
@@ -115,14 +117,8 @@ class SimulatedFrames:
 
     def first(self, count: int) -> SimulatedFrames:
         """The ground truth of the first ``count`` frames."""
-        def cut(value):
-            return None if value is None else value[:count]
-
-        return replace(self, depth=self.depth[:count], segmentation=self.segmentation[:count],
-                       body_poses=self.body_poses[:count], cameras=tuple(self.cameras[:count]),
-                       depth_without_robot=cut(self.depth_without_robot),
-                       segmentation_without_robot=cut(self.segmentation_without_robot),
-                       frame_steps=cut(self.frame_steps))
+        cut = {name: getattr(self, name)[:count] for name in PER_FRAME if getattr(self, name) is not None}
+        return replace(self, cameras=tuple(self.cameras[:count]), **cut)
 
 
 class SimulatedScene(ABC):

@@ -29,10 +29,9 @@ from .jobs import (
     check_unseen_seeds,
     episode_spec,
     grid_jobs,
-    pending_jobs,
     refuse_seen_seeds,
 )
-from .run_folder import claim_run_folder, episode_state, read_record
+from .run_folder import claim_run_folder, episode_state, pending_jobs, read_record
 from .summary import markdown_table, summarize, write_summary
 
 __all__ = [

@@ -12,9 +12,10 @@ import numpy as np
 
 from ..artifacts import write_plan_artifacts, write_video
 from ..errors import AvdcError, InputDataError
-from ..pipeline import Pipeline
+from ..pipeline import Pipeline, build_pipeline
+from ..registry import Registry
 from ..runner import EpisodeResult, run_episode
-from ..spec import ResolvedSpec
+from ..spec import ResolvedSpec, resolve_spec
 from .jobs import EpisodeJob, episode_spec
 
 
@@ -56,9 +57,6 @@ def play_episode(pipeline: Pipeline, resolved: ResolvedSpec, seed: int, plans_di
 
 
 def _resolve_job(job: EpisodeJob, options: EvalOptions) -> ResolvedSpec:
-    from ..registry import Registry
-    from ..spec import resolve_spec
-
     return resolve_spec(episode_spec(options.spec_data, job), Registry.discover(),
                         base_dir=options.base_dir, source=f"{options.source} ({job.task}/{job.setting})")
 
@@ -66,8 +64,6 @@ def _resolve_job(job: EpisodeJob, options: EvalOptions) -> ResolvedSpec:
 def check_buildable(job: EpisodeJob, options: EvalOptions) -> None:
     """Build (and close) ``job``'s pipeline: a component that cannot be built raises here, once,
     naming the component, instead of failing every episode."""
-    from ..pipeline import build_pipeline
-
     resolved = _resolve_job(job, options)
     try:
         build_pipeline(resolved, device=options.device).close()
@@ -83,8 +79,6 @@ def run_episode_job(job: EpisodeJob, options: EvalOptions) -> dict[str, Any]:
 
     Never raises for a failing episode: the exception becomes ``end="error"`` with the reason.
     """
-    from ..pipeline import build_pipeline
-
     record: dict[str, Any] = {"task": job.task, "setting": job.setting, "seed": job.seed}
     start = time.perf_counter()
     pipeline = None

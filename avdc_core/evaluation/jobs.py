@@ -64,13 +64,6 @@ def episode_spec(spec_data: dict[str, Any], job: EpisodeJob) -> dict[str, Any]:
     return spec
 
 
-def pending_jobs(jobs: list[EpisodeJob], out: Path) -> list[EpisodeJob]:
-    """The jobs not done yet: no episode file, an unreadable one, or one recording an error."""
-    from .run_folder import episode_state
-
-    return [job for job in jobs if episode_state(out, job) != "done"]
-
-
 def check_unseen_seeds(resolved: ResolvedSpec, jobs: list[EpisodeJob]) -> None:
     """Raise :class:`SpecError` if a job's seed is one the spec's generator was trained on for
     that task and setting: a learned model must be evaluated on episodes it has not seen."""

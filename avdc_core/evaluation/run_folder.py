@@ -35,7 +35,7 @@ def resolved_content(resolved: ResolvedSpec) -> dict[str, Any]:
     """What a spec runs, in full: its top-level settings and, per component, the plugin, its
     package and version and every parameter (defaults filled in)."""
     content: dict[str, Any] = resolved.spec.model_dump(
-        mode="json", exclude={kind for kind in resolved.components})
+        mode="json", exclude=set(resolved.components))
     for kind, component in resolved.components.items():
         content[kind] = {"plugin": component.info.address, "package": component.info.package,
                          "version": component.info.version,
@@ -67,6 +67,11 @@ def episode_state(out: Path, job: EpisodeJob) -> str:
     if record is None:
         return "corrupt"
     return "error" if record.get("end") == "error" else "done"
+
+
+def pending_jobs(jobs: list[EpisodeJob], out: Path) -> list[EpisodeJob]:
+    """The jobs not done yet: no episode file, an unreadable one, or one recording an error."""
+    return [job for job in jobs if episode_state(out, job) != "done"]
 
 
 @contextmanager
@@ -107,7 +112,7 @@ def _check_same_spec(out: Path, resolved: ResolvedSpec, source: str) -> None:
     content = resolved_content(resolved)
     digest = fingerprint(content)
     run_file = out / RUN_FILE
-    fresh = ("choose another --out, or delete the folder to start afresh")
+    fresh = "choose another --out, or delete the folder to start afresh"
     if run_file.is_file():
         try:
             recorded = json.loads(run_file.read_text())

@@ -129,6 +129,8 @@ class MiniWorldScene(SimulatedScene):
         states, success_at = [start], None
         try:
             for step in range(max_steps):
+                # once the target is reached the agent stands still: the last view repeats for
+                # ``extra_steps`` frames, as a finished plan of the paper's training data does
                 reached = self.step(self.expert_action()) if success_at is None else False
                 states.append(self.state())
                 if success_at is None and reached:
