@@ -6,10 +6,17 @@ Two layouts are recognised anywhere under a root folder:
 * ``thor_dataset/<Target>/<episode>/frames/<frame>.png`` (iTHOR navigation, 64x64 RGB).
 
 Frames are named by their integer index (``00.png`` … ``99.png``, ``100.png`` …) and sorted
-numerically. Each episode becomes one training clip of ``clip_frames`` frames: the first, the
-last and evenly spaced ones between. The task text comes from the folder name: ``door-open`` →
-``"door open"``, ``AlarmClock`` → ``"alarm clock"``. Nothing is ever unpickled: only PNG/JPG
-frames are read. (``avdc collect`` writes the Meta-World layout.)
+numerically. A training clip of ``clip_frames`` frames is drawn from an episode in one of two ways:
+
+* ``span`` — the first, the last and evenly spaced frames between: one clip per episode, the
+  whole task in one video (a Meta-World plan shows the whole task);
+* ``window`` — ``clip_frames`` consecutive frames from a random start: what a navigation plan
+  shows (one discrete action per frame pair, replanned every few actions), so that a model sees
+  every part of an episode as a plan's first frame, not only its start.
+
+The task text comes from the folder name: ``door-open`` → ``"door open"``, ``AlarmClock`` →
+``"alarm clock"``. Nothing is ever unpickled: only PNG/JPG frames are read. (``avdc collect
+metaworld`` writes the Meta-World layout, ``avdc collect miniworld`` the iTHOR one.)
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -25,10 +33,13 @@ from .readers import FRAME_SUFFIXES
 
 LAYOUTS = ("metaworld_dataset", "thor_dataset")
 
+ClipSampling = Literal["span", "window"]
+
 
 @dataclass(frozen=True)
 class Episode:
-    """One recorded episode: its frame files in time order and its task text."""
+    """One recorded episode: its frame files in time order, its task text and its folder (where
+    an ``info.json`` record may lie)."""
 
     frames: tuple[Path, ...]
     task: str
@@ -47,6 +58,14 @@ def clip_indices(num_frames: int, clip_frames: int) -> np.ndarray:
     if num_frames < 2:
         raise InputDataError(f"an episode needs at least 2 frames for a clip, got {num_frames}")
     return np.rint(np.linspace(0, num_frames - 1, clip_frames)).astype(int)
+
+
+def window_indices(num_frames: int, clip_frames: int, start: int) -> np.ndarray:
+    """``clip_frames`` consecutive indices from ``start``; past the episode's end the last frame
+    repeats (the agent stands still once the task is done)."""
+    if num_frames < 2:
+        raise InputDataError(f"an episode needs at least 2 frames for a clip, got {num_frames}")
+    return np.minimum(np.arange(start, start + clip_frames), num_frames - 1)
 
 
 def _frame_files(folder: Path) -> tuple[Path, ...]:
@@ -79,12 +98,13 @@ def find_episodes(root: str | Path) -> list[Episode]:
             folders = [(task, ep) for task in _subdirs(top) for camera in _subdirs(task)
                        for ep in _subdirs(camera)]
         else:
-            folders = [(target, ep / "frames") for target in _subdirs(top) for ep in _subdirs(target)]
+            folders = [(target, ep) for target in _subdirs(top) for ep in _subdirs(target)]
         for task_folder, episode in folders:
-            if not episode.is_dir():
-                raise InputDataError(f"iTHOR episode {str(episode.parent)!r} has no 'frames' folder; "
+            frames = episode if top.name == "metaworld_dataset" else episode / "frames"
+            if not frames.is_dir():
+                raise InputDataError(f"iTHOR episode {str(episode)!r} has no 'frames' folder; "
                                      "expected thor_dataset/<Target>/<episode>/frames/<frame>.png")
-            episodes.append(Episode(_frame_files(episode), task_text(task_folder.name), episode))
+            episodes.append(Episode(_frame_files(frames), task_text(task_folder.name), episode))
     if not episodes:
         raise InputDataError(
             f"no clips found under {str(root)!r}; expected metaworld_dataset/<task>/<camera>/<episode>/"
@@ -122,6 +142,17 @@ def read_frame(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def write_frame(path: Path, image: np.ndarray) -> None:
+    """Write an RGB uint8 ``[H, W, 3]`` frame, or a one-channel (e.g. 16-bit depth) image, as a
+    PNG; creates the folder; raises naming the file if it cannot be written."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    if not cv2.imwrite(str(path), data):
+        raise InputDataError(f"could not write {str(path)!r}")
+
+
 def resize_rgb(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize an RGB image (area filter when shrinking, linear when enlarging)."""
     import cv2
@@ -133,17 +164,21 @@ def resize_rgb(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 class VideoClipDataset:
-    """One clip per episode: ``(frames [clip_frames, H, W, 3] uint8, task text)``.
+    """One clip per episode: ``(frames [clip_frames, H, W, 3] uint8, task text)``, drawn as
+    ``clips`` says (``span`` or ``window``, see the module's docstring).
 
     Frames are resized (stretched) to ``size = (height, width)``. With ``random_crop_scale < 1``
     each draw first crops the same random box (each side ``random_crop_scale``…1 of the frame) from
     every frame — augmentation for training; pass ``seed`` to :meth:`clip` to make it repeatable.
-    ``cache=True`` keeps the decoded clip frames in memory (small datasets).
+    With ``window`` clips the start is drawn from the same seed (no seed: the episode's start).
+    ``cache=True`` keeps the decoded frames in memory (small datasets).
     A map-style dataset: ``dataset[i]`` or ``dataset[(i, seed)]`` works with a torch DataLoader.
     """
 
     def __init__(self, root: str | Path, size: tuple[int, int], clip_frames: int = 8,
-                 random_crop_scale: float = 1.0, cache: bool = False) -> None:
+                 random_crop_scale: float = 1.0, cache: bool = False, clips: ClipSampling = "span") -> None:
+        if clips not in ("span", "window"):
+            raise InputDataError(f"clips is {clips!r}; expected 'span' or 'window'")
         if not 0 < random_crop_scale <= 1:
             raise InputDataError(f"random_crop_scale is {random_crop_scale}; expected 0 < scale <= 1")
         if clip_frames < 2:
@@ -152,6 +187,7 @@ class VideoClipDataset:
         self.size = (int(size[0]), int(size[1]))
         self.clip_frames = clip_frames
         self.random_crop_scale = random_crop_scale
+        self.clips = clips
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
 
     def __len__(self) -> int:
@@ -163,10 +199,12 @@ class VideoClipDataset:
         return sorted({e.task for e in self.episodes})
 
     def _raw_frames(self, index: int) -> np.ndarray:
+        """The frames a clip is drawn from: the span's picks, or every frame for windows."""
         if self._cache is not None and index in self._cache:
             return self._cache[index]
         episode = self.episodes[index]
-        picked = [episode.frames[i] for i in clip_indices(len(episode.frames), self.clip_frames)]
+        picked = (episode.frames if self.clips == "window" else
+                  [episode.frames[i] for i in clip_indices(len(episode.frames), self.clip_frames)])
         frames = [read_frame(p) for p in picked]
         shapes = {f.shape for f in frames}
         if len(shapes) > 1:
@@ -179,8 +217,11 @@ class VideoClipDataset:
     def clip(self, index: int, seed: int | None = None) -> tuple[np.ndarray, str]:
         """Clip ``index``; ``seed`` draws the random crop (no crop when ``seed`` is None)."""
         frames = self._raw_frames(index)
+        rng = np.random.default_rng(seed)
+        if self.clips == "window":
+            start = 0 if seed is None else int(rng.integers(0, len(frames) - 1))
+            frames = frames[window_indices(len(frames), self.clip_frames, start)]
         if seed is not None and self.random_crop_scale < 1:
-            rng = np.random.default_rng(seed)
             height, width = frames.shape[1:3]
             scale = rng.uniform(self.random_crop_scale, 1.0)
             h, w = max(1, round(height * scale)), max(1, round(width * scale))

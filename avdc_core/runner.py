@@ -44,7 +44,8 @@ class StallDetector:
 @dataclass
 class EpisodeResult:
     """How one closed-loop episode ended. ``end`` is ``success``, ``step_limit``,
-    ``replan_limit`` or ``plan_failed`` (no attempt gave a plan); ``plan_failures`` says why each
+    ``replan_limit``, ``stopped`` (the robot ended it, e.g. a navigating agent's stop, without
+    success) or ``plan_failed`` (no attempt gave a plan); ``plan_failures`` says why each
     failed attempt (:class:`~avdc_core.errors.PlanFailedError`) could not plan;
     ``plan_stage_seconds`` sums each planning stage (``generate``, ``flow``, ``segment``, ``track``,
     ``solve``) over the episode's plans (one per entry of ``plan_residuals_px``)."""
@@ -76,13 +77,16 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
     stages: dict[str, float] = {}
 
     def follow(reports: Iterator[StepReport]) -> str | None:
-        """Step through ``reports``: ``success``, ``step_limit``, or ``None`` (done or stalled)."""
+        """Step through ``reports``: ``success``, ``stopped`` (the robot ended the episode without
+        success), ``step_limit``, or ``None`` (done or stalled)."""
         nonlocal steps
         detector = StallDetector(config.stall_steps, config.stall_mm)
         for report in reports:
             steps += 1
             if report.success:
                 return "success"
+            if report.stopped:
+                return "stopped"
             if steps >= config.max_steps:
                 return "step_limit"
             if detector.update(report.effector_m):

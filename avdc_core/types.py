@@ -296,12 +296,15 @@ class StepReport:
     """The state after one executor step; the runner detects stalls from ``effector_m``.
 
     ``effector_m`` is the end effector's (or, for navigation, the camera's) world position (m).
+    ``stopped``: the robot declared the task over (a navigating agent's *stop*); the episode
+    ends here, a success or not as ``success`` says.
     """
 
     step: int
     effector_m: np.ndarray
     success: bool
     info: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ OPTIONAL = {
     "metaworld": ("executor/metaworld, generator/oracle", "pip install 'avdc[metaworld]'"),
     "mujoco": ("Meta-World rendering", "pip install 'avdc[metaworld]'"),
     "miniworld": ("executor/miniworld (navigation)", "pip install 'avdc[miniworld]'"),
+    "ai2thor": ("executor/ai2thor (iTHOR navigation)", "pip install 'avdc[ai2thor]'"),
     "ptlflow": ("flow/raft, flow/gmflow", "pip install 'avdc[flownets]'"),
     "segment-anything": ("segmenter/sam", "pip install 'avdc[sam]'"),
     "transformers": ("text encoders", "pip install 'avdc[video]'"),
@@ -58,6 +59,16 @@ def _rendering() -> str:
             "EGL (apt-get install libegl1 libgl1) and set MUJOCO_GL=egl")
 
 
+def _thor_build() -> str:
+    from avdc_core.errors import MissingResourceError
+    from avdc_plugins.simulators.ai2thor.build import locate_build
+
+    try:
+        return f"ai2thor build: {locate_build().folder}"
+    except MissingResourceError as error:
+        return f"ai2thor build: MISSING — {error}"
+
+
 def report(registry: Registry) -> Iterator[str]:
     yield f"python: {platform.python_version()} ({sys.executable})"
     yield f"avdc: {_version('avdc') or 'not installed as a distribution'}"
@@ -72,6 +83,8 @@ def report(registry: Registry) -> Iterator[str]:
         yield f"torch devices: cpu{gpus}"
     yield f"MUJOCO_GL={os.environ.get('MUJOCO_GL', '(unset; avdc uses egl)')}"
     yield _rendering()
+    if _version("ai2thor"):
+        yield _thor_build()
     yield f"plugins: {len(registry.plugins())} components installed"
     for error in registry.load_errors:
         yield f"plugin load error: {error}"

@@ -45,7 +45,7 @@ def test_a_spec_whose_executor_declares_no_grid_is_refused(capsys, tmp_path):
 
 
 def test_collect_commands_arrive_through_the_plugin_hook_and_main_names_no_simulator():
-    """`avdc collect metaworld` is the Meta-World plugin's, registered by its avdc_cli hook:
+    """`avdc collect metaworld` and `miniworld` are the worlds' own, registered by their avdc_cli hooks:
     without plugins the collect group is empty; cli/main.py names no simulated world."""
     import typer.main
 
@@ -53,7 +53,7 @@ def test_collect_commands_arrive_through_the_plugin_hook_and_main_names_no_simul
         group = typer.main.get_command(make_app(registry))
         return set(group.commands["collect"].commands)
 
-    assert collect_commands(Registry.discover()) == {"metaworld"}
+    assert collect_commands(Registry.discover()) == {"metaworld", "miniworld"}
     assert collect_commands(Registry.discover(autoload=False)) == set()
     source = (ROOT / "cli" / "main.py").read_text().lower()
     for world in ("metaworld", "meta-world", "miniworld", "thor", "franky", "mujoco"):

@@ -78,6 +78,23 @@ def test_random_crop_is_repeatable_per_seed_and_off_without_one():
     np.testing.assert_array_equal(plain, VideoClipDataset(SAMPLE / "thor", size=(32, 32))[0][0])
 
 
+def test_window_clips_are_consecutive_frames_from_a_seeded_start():
+    dataset = VideoClipDataset(SAMPLE / "thor", size=(64, 64), clips="window", cache=True)
+    episode = dataset.episodes[0]  # 23 frames
+    frames = np.stack([read_frame(p) for p in episode.frames])
+    np.testing.assert_array_equal(dataset[0][0], frames[:8])  # no seed: the episode's start
+    starts = set()
+    for seed in range(20):
+        clip, _ = dataset[(0, seed)]
+        start = next(s for s in range(len(frames) - 1) if np.array_equal(clip[0], frames[s]))
+        # consecutive frames; past the end the last one repeats (the agent stands still)
+        np.testing.assert_array_equal(clip, frames[np.minimum(np.arange(start, start + 8), len(frames) - 1)])
+        starts.add(start)
+    assert len(starts) > 5
+    with pytest.raises(InputDataError, match="clips is 'random'; expected 'span' or 'window'"):
+        VideoClipDataset(SAMPLE / "thor", size=(64, 64), clips="random")
+
+
 def test_root_without_clips_is_a_clear_error(tmp_path):
     (tmp_path / "metaworld_dataset").mkdir()
     with pytest.raises(InputDataError, match="no clips found.*metaworld_dataset/<task>"):

@@ -32,7 +32,7 @@ from einops import rearrange
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from avdc_core import BuildContext, SpecError, TextEncoder
-from avdc_core.datasets import VideoClipDataset, recorded_seeds
+from avdc_core.datasets import ClipSampling, VideoClipDataset, recorded_seeds
 from avdc_core.spec import ComponentSpec, format_validation_error, read_yaml, validate_mapping
 
 from .checkpoint import (
@@ -55,6 +55,8 @@ class _Strict(BaseModel):
 
 class DataConfig(_Strict):
     root: Path = Field(description="folder holding (or being) metaworld_dataset / thor_dataset")
+    clips: ClipSampling = Field(default="span", description="span: first, last and evenly spaced frames of "
+                                "an episode; window: consecutive frames from a random start (navigation)")
     random_crop_scale: float = Field(default=1.0, gt=0, le=1, description="1 = no crop augmentation")
     cache: bool = Field(default=False, description="keep decoded clips in memory (small datasets)")
     workers: int = Field(default=0, ge=0, description="DataLoader worker processes")
@@ -277,7 +279,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, stop: StopRequests
     accelerator.init_trackers("tensorboard")
     device = accelerator.device
     dataset = VideoClipDataset(config.data.root, config.model.image_size, config.model.frames,
-                               config.data.random_crop_scale, config.data.cache)
+                               config.data.random_crop_scale, config.data.cache, config.data.clips)
     encoder = build_text_encoder(config.text_encoder, BuildContext(device=str(device)))
     card = _card(config, encoder.dim, dataset)
     text_table = torch.from_numpy(encoder.encode(card.tasks)).to(device)

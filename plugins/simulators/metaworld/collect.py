@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avdc_core.datasets import write_frame
 from avdc_core.errors import InputDataError, SpecError
 
 from .experts import expert_action, expert_policy
@@ -37,15 +38,6 @@ def check_tasks_and_cameras(tasks: Sequence[str], cameras: Sequence[str]) -> lis
         if camera not in CAMERAS:
             raise SpecError(f"--cameras: {unknown_name('camera', camera, CAMERAS)}")
     return canonical
-
-
-def _write_png(path: Path, image: np.ndarray) -> None:
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-    if not cv2.imwrite(str(path), data):
-        raise InputDataError(f"could not write {path}")
 
 
 def collect_demonstrations(tasks: list[str], cameras: list[str], episodes: int, out: Path,
@@ -113,11 +105,11 @@ def _record_expert(scene, policy, folders: dict[str, Path], cameras: list[str], 
         folder = folders[camera]
         for index, view in enumerate(frames):
             name = f"{index:02d}.png"
-            _write_png(folder / name, view.rgb)
+            write_frame(folder / name, view.rgb)
             if depth:
-                _write_png(folder / "depth" / name, np.round(view.depth * 1000).clip(0, 65535).astype(np.uint16))
+                write_frame(folder / "depth" / name, np.round(view.depth * 1000).clip(0, 65535).astype(np.uint16))
             if segmentation:
-                _write_png(folder / "segmentation" / name, (view.segmentation + 1).astype(np.uint16))
+                write_frame(folder / "segmentation" / name, (view.segmentation + 1).astype(np.uint16))
         (folder / "camera.json").write_text(json.dumps(scene.camera(camera=camera).to_json()))
         (folder / "info.json").write_text(json.dumps({"seed": seed, "frames": len(frames),
                                                       "task": scene.task, "camera": camera}))

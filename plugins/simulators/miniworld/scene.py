@@ -24,7 +24,7 @@ from avdc_core.errors import MissingResourceError
 from avdc_core.simulation import ExpertRollout, SceneParts, SimulatedFrames, SimulatedScene, SimulatorView
 from avdc_core.types import Camera, Observation, Video
 
-from .tasks import TASKS, check_task
+from .tasks import FORWARD_STEP_M, FOV_DEG, TASKS, TURN_STEP_DEG, check_task
 
 ACTIONS = ("turn_left", "turn_right", "move_forward")
 """MiniWorld's navigation actions, in its own numbering."""
@@ -52,7 +52,8 @@ class MiniWorldScene(SimulatedScene):
     world = "miniworld"
 
     def __init__(self, task: str, width: int = 64, height: int = 64, seed: int = 0,
-                 turn_step_deg: float = 30.0, forward_step_m: float = 0.4, fov_deg: float = 60.0) -> None:
+                 turn_step_deg: float = TURN_STEP_DEG, forward_step_m: float = FORWARD_STEP_M,
+                 fov_deg: float = FOV_DEG) -> None:
         gymnasium = import_miniworld()
         from miniworld.params import DEFAULT_PARAMS
 
@@ -113,6 +114,10 @@ class MiniWorldScene(SimulatedScene):
         """Take one action; True when the environment's own goal test says the target is reached."""
         _, reward, terminated, _, _ = self.env.step(ACTIONS.index(action))
         return bool(terminated and reward > 0)
+
+    def success(self) -> bool:
+        """The environment's own goal test now: the agent is near the target."""
+        return bool(self.env.near(self.target))
 
     def expert_action(self) -> str:
         """Turn towards the target until facing it within half a turn step, then walk."""

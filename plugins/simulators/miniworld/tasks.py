@@ -22,6 +22,15 @@ DEFAULT_TASKS = ("one-room", "hallway", "four-rooms")
 """The evaluation's default tasks: open room, corridor, rooms joined by doors."""
 
 TARGET = "red box"
+TARGET_FOLDER = "RedBox"
+"""The target's folder in the iTHOR dataset layout (its task text is the folder name spaced out)."""
+
+FOV_DEG = 90.0
+"""Vertical field of view: the paper's iTHOR camera."""
+TURN_STEP_DEG = 15.0
+"""One turn action: MiniWorld's default (larger turns outrun real flow, see the README)."""
+FORWARD_STEP_M = 0.4
+"""One move_forward action."""
 
 
 def check_task(task: str, field: str = "task") -> str:
@@ -34,5 +43,6 @@ def check_task(task: str, field: str = "task") -> str:
 
 
 def task_text(task: str) -> str:
-    """The task description given to a video generator."""
-    return f"go to the {TARGET}"
+    """The text given to a video generator: the target's name, as in the paper's iTHOR data
+    (and as a model trained on ``avdc collect miniworld`` data learnt it)."""
+    return TARGET

@@ -12,7 +12,8 @@ if importlib.util.find_spec("miniworld") is None:
 from avdc_core import BuildContext, InputDataError, PlanFailedError  # noqa: E402
 from avdc_core.testing import ExecutorContract  # noqa: E402
 from avdc_core.types import RigidTrajectory  # noqa: E402
-from avdc_plugins.executors.miniworld import MiniWorldExecutor, pair_actions  # noqa: E402
+from avdc_plugins.executors.miniworld import MiniWorldExecutor  # noqa: E402
+from avdc_plugins.executors.navigation import pair_actions  # noqa: E402
 
 from paths import ROOT  # noqa: E402
 
@@ -104,3 +105,29 @@ def test_eval_grid_runs_tasks_without_a_setting_parameter(capsys, tmp_path):
     assert code == 0
     assert (tmp_path / "eval" / "episodes" / "one-room" / "agent" / "seed_001.json").is_file()
     assert "| agent | 100.0 |" in capsys.readouterr().out
+
+
+def test_a_still_plan_can_be_the_agents_stop_which_ends_the_episode():
+    executor = make_executor(still_plan="stop")
+    try:
+        observation = executor.reset(seed=0)
+        commands = executor.commands(camera_motion(("forward", 0.0)), np.zeros((0, 3)), observation)
+        assert commands.data == {"actions": ["stop"]}
+        (report,) = list(executor.execute(commands))
+        assert report.stopped and not report.success  # the box is not near the start
+        assert list(executor.execute(executor.commands(camera_motion(("yaw", 30)), np.zeros((0, 3)),
+                                                       observation))) == []  # nothing after a stop
+    finally:
+        executor.close()
+
+
+def test_execution_stops_at_the_episodes_step_limit():
+    executor = make_executor(max_steps=2)
+    try:
+        observation = executor.reset(seed=0)
+        moves = executor.commands(camera_motion(("yaw", 30), ("yaw", 30), ("yaw", 30)), np.zeros((0, 3)),
+                                  observation)
+        reports = list(executor.execute(moves))
+        assert [r.step for r in reports] == [1, 2] and not any(r.success for r in reports)
+    finally:
+        executor.close()
