@@ -7,14 +7,12 @@ MiniWorld's own metric z-distance along the optical axis. The camera is a pinhol
 MiniWorld's vertical field of view, square pixels and the principal point at the centre; its
 OpenCV frame is x = the agent's right, y = down, z = its heading.
 
-The scripted expert turns towards the target until it faces it within half a turn step, then
-walks forward: the shortest path in an open room or corridor (OneRoom, Hallway); it does not
-plan around walls (FourRooms and mazes defeat it when the box is behind one).
+The scripted expert (:mod:`.expert`) turns towards its next waypoint and walks: straight to the
+target when it is in sight, through the doors along a grid path when a wall is in the way.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +22,7 @@ from avdc_core.errors import MissingResourceError
 from avdc_core.simulation import ExpertRollout, SceneParts, SimulatedFrames, SimulatedScene, SimulatorView
 from avdc_core.types import Camera, Observation, Video
 
+from .expert import WaypointExpert
 from .tasks import FORWARD_STEP_M, FOV_DEG, TASKS, TURN_STEP_DEG, check_task
 
 ACTIONS = ("turn_left", "turn_right", "move_forward")
@@ -69,6 +68,7 @@ class MiniWorldScene(SimulatedScene):
                                   params=params, domain_rand=False).unwrapped
         self.env.reset(seed=seed)
         self.target = self.env.box
+        self.expert = WaypointExpert(self.env, self.target, self.turn_step_deg)
 
     # --- camera and rendering -------------------------------------------------------------
     def camera(self) -> Camera:
@@ -111,21 +111,18 @@ class MiniWorldScene(SimulatedScene):
         self.env.step_count = int(state[4])
 
     def step(self, action: str) -> bool:
-        """Take one action; True when the environment's own goal test says the target is reached."""
-        _, reward, terminated, _, _ = self.env.step(ACTIONS.index(action))
-        return bool(terminated and reward > 0)
+        """Take one action; True when the target is reached (MiniWorld's own ``near`` test, the one
+        its go-to-object tasks end on; ThreeRooms never ends by itself)."""
+        self.env.step(ACTIONS.index(action))
+        return self.success()
 
     def success(self) -> bool:
         """The environment's own goal test now: the agent is near the target."""
         return bool(self.env.near(self.target))
 
     def expert_action(self) -> str:
-        """Turn towards the target until facing it within half a turn step, then walk."""
-        agent, goal = self.env.agent, self.target.pos
-        heading = math.atan2(-(goal[2] - agent.pos[2]), goal[0] - agent.pos[0])
-        offset = (heading - agent.dir + math.pi) % (2 * math.pi) - math.pi
-        half_turn = math.radians(self.turn_step_deg) / 2
-        return "turn_left" if offset > half_turn else "turn_right" if offset < -half_turn else "move_forward"
+        """The expert's next move from the live state."""
+        return self.expert.action()
 
     # --- privileged: expert and ground-truth video --------------------------------------------
     def expert_rollout(self, max_steps: int, extra_steps: int = 0) -> ExpertRollout:
