@@ -136,3 +136,31 @@ def test_a_generated_video_episode_succeeds_end_to_end(tmp_path):
     record = run_episode_job(job, EvalOptions(read_yaml(spec), spec.parent, tmp_path))
     assert record["end"] == "success", record
     assert record["plan_stage_seconds"]["generate"] > 0
+
+
+NAVIGATION = ROOT / "models" / "miniworld-cpu" / "model.safetensors"
+
+
+def test_shipped_navigation_model_plans_from_an_unseen_start_and_eval_refuses_its_training_seeds(tmp_path, capsys):
+    """The 64x64 navigation model imagines a plan from a MiniWorld observation at the executor's
+    128x128; `avdc eval` will not test it on a seed it was trained on. (How well it navigates is
+    measured by `avdc eval specs/miniworld-generated.yaml`, see README; it is not asserted here.)"""
+    if importlib.util.find_spec("miniworld") is None:
+        pytest.skip("miniworld is not installed")
+    from avdc_core import BuildContext
+    from avdc_plugins.executors.miniworld import MiniWorldExecutor
+    from avdc_plugins.generators.unet_diffusion import UnetDiffusionGenerator
+
+    generator = UnetDiffusionGenerator(UnetDiffusionGenerator.Config(checkpoint=str(NAVIGATION)), BuildContext())
+    assert generator.model.card.unet.image_size == (64, 64) and generator.model.card.tasks == ["red box"]
+    executor = MiniWorldExecutor(MiniWorldExecutor.Config(task="one-room"), BuildContext())
+    try:
+        observation = executor.reset(seed=0)
+        video = generator.generate(observation, executor.task_text(), seed=0)
+    finally:
+        executor.close()
+    assert video.frames.shape == (8, 128, 128, 3)
+    np.testing.assert_array_equal(video.frames[0], observation.rgb)
+    assert main(["eval", str(ROOT / "specs" / "miniworld-generated.yaml"), "--tasks", "one-room", "--seeds", "1",
+                 "--first-seed", "1000", "--out", str(tmp_path / "eval")]) != 0
+    assert "was trained on seeds this evaluation would test (one-room/agent: 1000)" in capsys.readouterr().err
