@@ -18,12 +18,13 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import MissingResourceError, SpecError
 from .interfaces import BuildContext, Component, ComponentConfig
@@ -100,6 +101,21 @@ def check_device(device: str) -> str:
         raise ValueError(f"device {device!r}: torch sees {count} CUDA GPU(s) on this machine"
                          + ("; use device: cpu" if count == 0 else f"; use cuda:0 .. cuda:{count - 1}"))
     return device
+
+
+def checked_by(check: Callable[[Any, str], Any]) -> AfterValidator:
+    """A pydantic validator (``Annotated[str, checked_by(check_task)]``) running an avdc
+    ``check(value, field)``: its :class:`SpecError` becomes the ``ValueError`` pydantic reports
+    under the field's own path, so the message does not name the field twice."""
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        field = info.field_name or "value"
+        try:
+            return check(value, field)
+        except SpecError as error:
+            raise ValueError(str(error).removeprefix(f"{field}: ")) from error
+
+    return AfterValidator(validate)
 
 
 @dataclass(frozen=True)

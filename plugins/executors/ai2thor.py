@@ -15,13 +15,13 @@ folder and how to get it, before any network access.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from avdc_core import hookimpl
-from avdc_core.errors import SpecError
 from avdc_core.interfaces import EvalGrid
+from avdc_core.spec import checked_by
 from avdc_core.types import Observation, SegmentTarget
 from avdc_plugins.simulators.ai2thor.build import Platform
 from avdc_plugins.simulators.ai2thor.tasks import (
@@ -46,7 +46,8 @@ class AI2ThorExecutor(NavigationExecutor):
     eval_grid = EvalGrid(task_param="target", setting_param=None, tasks=tuple(TARGET_SCENES), settings=("agent",))
 
     class Config(NavigationConfig):
-        target: str = Field(default="Toaster", description="object type to find (the paper's 12 targets)")
+        target: Annotated[str, checked_by(check_target)] = Field(
+            default="Toaster", description="object type to find (the paper's 12 targets)")
         scene: str | None = Field(default=None, description="iTHOR scene; default: the paper's for the target")
         resolution: tuple[int, int] = Field(default=RESOLUTION, description="width, height (pixels)")
         fov_deg: float = Field(default=FOV_DEG, gt=10, lt=170, description="field of view (degrees)")
@@ -61,14 +62,6 @@ class AI2ThorExecutor(NavigationExecutor):
                                    "(headless, NVIDIA GPU with Vulkan)")
         executable: str | None = Field(default=None, description="a local Unity build's executable instead "
                                        "of ai2thor's releases folder")
-
-        @field_validator("target")
-        @classmethod
-        def _known_target(cls, target: str) -> str:
-            try:
-                return check_target(target)
-            except SpecError as error:  # pydantic reports a ValueError with the field's path
-                raise ValueError(str(error).removeprefix("target: ")) from error
 
     def reset(self, seed: int) -> Observation:
         from avdc_plugins.simulators.ai2thor.scene import ThorScene

@@ -14,11 +14,13 @@ Success is the environment's own goal test (``near`` the target).
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
+
+from pydantic import Field
 
 from avdc_core import hookimpl
-from avdc_core.errors import SpecError
 from avdc_core.interfaces import EvalGrid
+from avdc_core.spec import checked_by
 from avdc_core.types import Observation, SegmentTarget
 from avdc_plugins.simulators.miniworld.tasks import (
     DEFAULT_TASKS,
@@ -40,7 +42,8 @@ class MiniWorldExecutor(NavigationExecutor):
     eval_grid = EvalGrid(task_param="task", setting_param=None, tasks=DEFAULT_TASKS, settings=("agent",))
 
     class Config(NavigationConfig):
-        task: str = Field(default="one-room", description="go-to-object task: one-room, hallway, four-rooms, ...")
+        task: Annotated[str, checked_by(check_task)] = Field(
+            default="one-room", description="go-to-object task: one-room, hallway, four-rooms, ...")
         resolution: tuple[int, int] = Field(default=(128, 128), description="width, height (pixels); real "
                                             "flow loses 25-35 points at 64x64 (measured, see README)")
         fov_deg: float = Field(default=FOV_DEG, gt=10, lt=170, description="vertical field of view (the "
@@ -48,14 +51,6 @@ class MiniWorldExecutor(NavigationExecutor):
         turn_step_deg: float = Field(default=TURN_STEP_DEG, gt=0, le=180, description="one turn action (MiniWorld's "
                                      "default: 15; larger turns outrun real flow, see README)")
         forward_step_m: float = Field(default=FORWARD_STEP_M, gt=0, le=2, description="one move_forward action")
-
-        @field_validator("task")
-        @classmethod
-        def _known_task(cls, task: str) -> str:
-            try:
-                return check_task(task)
-            except SpecError as error:  # pydantic reports a ValueError with the field's path
-                raise ValueError(str(error).removeprefix("task: ")) from error
 
     def reset(self, seed: int) -> Observation:
         from avdc_plugins.simulators.miniworld.scene import MiniWorldScene
