@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputDataError
+from .plan_figures import flow_figure, tracks_figure, trajectory_figure
 from .types import Plan
 
 
@@ -26,11 +27,14 @@ def write_json(path: Path, data: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-VIDEO_SUFFIXES = (".gif", ".mp4")
+VIDEO_SUFFIXES = (".gif", ".mp4", ".webm")
+FOURCC = {".mp4": "mp4v", ".webm": "VP90"}
+"""OpenCV's codec per suffix: MPEG-4 part 2 in MP4 (players, not browsers) and VP9 in WebM (what
+browsers play, so ``avdc eval --video`` writes WebM for ``avdc report``)."""
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
-    """Write ``frames [T, H, W, 3]`` uint8 RGB as a looping GIF or an MP4, by ``path``'s suffix."""
+    """Write ``frames [T, H, W, 3]`` uint8 RGB as a looping GIF, an MP4 or a WebM, by ``path``'s suffix."""
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise InputDataError(f"output {str(path)!r} has suffix {path.suffix!r}; expected one of {VIDEO_SUFFIXES}")
@@ -43,59 +47,33 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 4.0) -> Path:
     import cv2
 
     height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    suffix = path.suffix.lower()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC[suffix]), fps, (width, height))
     if not writer.isOpened():
-        raise InputDataError(f"OpenCV cannot write MP4 to {str(path)!r} (no FFmpeg backend); write a .gif")
+        raise InputDataError(f"OpenCV cannot write {suffix} to {str(path)!r} (no FFmpeg backend with "
+                             f"{FOURCC[suffix]}); write a .gif")
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
 
 
-def flow_to_rgb(flow: np.ndarray, max_px: float | None = None) -> np.ndarray:
-    """Colour-code a flow field ``[H, W, 2]``: hue = direction, brightness = magnitude."""
-    import cv2
-
-    magnitude, angle = cv2.cartToPolar(flow[..., 0].astype(np.float32), flow[..., 1].astype(np.float32))
-    scale = max_px or max(float(magnitude.max()), 1e-6)
-    hsv = np.zeros((*flow.shape[:2], 3), dtype=np.uint8)
-    hsv[..., 0] = (angle * 90 / np.pi).astype(np.uint8)
-    hsv[..., 1] = 255
-    hsv[..., 2] = np.clip(magnitude / scale * 255, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-
-
-def draw_tracks(plan: Plan) -> np.ndarray:
-    """Frames side by side with the valid tracked points drawn (green) and the mask outline."""
-    import cv2
-
-    panels = []
-    for t, frame in enumerate(plan.video.frames):
-        panel = np.ascontiguousarray(frame.copy())
-        if t == 0:
-            contours, _ = cv2.findContours(plan.mask.pixels.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                           cv2.CHAIN_APPROX_SIMPLE)
-            cv2.drawContours(panel, contours, -1, (255, 0, 0), 1)
-        for u, v in plan.tracks.pixels[t][plan.tracks.valid[t]]:
-            cv2.circle(panel, (int(round(u)), int(round(v))), 1, (0, 255, 0), -1)
-        panels.append(panel)
-    return np.concatenate(panels, axis=1)
-
-
-def write_plan_artifacts(plan: Plan, out_dir: Path) -> dict[str, str]:
-    """Write one plan's artifacts under ``out_dir``; returns ``{artifact: path}``."""
-    import imageio.v3 as iio
-
+def write_plan_artifacts(plan: Plan, out_dir: Path, title: str = "plan") -> dict[str, str]:
+    """Write one plan's artifacts under ``out_dir``: its video, figures of its flow, tracked
+    points and recovered motion (headed by ``title``, e.g. task, camera, seed and plan) and the
+    trajectory as JSON; returns ``{artifact: path}``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "video": out_dir / "plan.gif",
         "flow": out_dir / "flow.png",
         "tracks": out_dir / "tracks.png",
+        "motion": out_dir / "trajectory.png",
         "trajectory": out_dir / "trajectory.json",
     }
     write_video(paths["video"], plan.video.frames)
-    iio.imwrite(paths["flow"], np.concatenate([flow_to_rgb(f) for f in plan.flow.forward], axis=1))
-    iio.imwrite(paths["tracks"], draw_tracks(plan))
+    flow_figure(plan, paths["flow"], title)
+    tracks_figure(plan, paths["tracks"], title)
+    trajectory_figure(plan, paths["motion"], title)
     write_json(paths["trajectory"], {
         "task": plan.task,
         "camera": plan.observation.camera.to_json(),

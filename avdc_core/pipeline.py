@@ -29,21 +29,29 @@ class Pipeline:
             self.executor.close()
 
 
-def build_pipeline(resolved: ResolvedSpec, device: str | None = None) -> Pipeline:
-    """Instantiate every component (this is where models and simulators load)."""
+def build_pipeline(resolved: ResolvedSpec, device: str | None = None, planner: Planner | None = None) -> Pipeline:
+    """Instantiate every component (this is where models and simulators load). ``planner``: one
+    already built from the same spec's planning components, reused (only the executor is built)."""
     resolved.check_files()
-    components = resolved.components
     context = BuildContext(base_dir=resolved.base_dir, device=device or resolved.spec.device)
+    if planner is None:
+        planner = build_planner(resolved, context)
+    components = resolved.components
+    executor = components["executor"].build(context) if "executor" in components else None
+    return Pipeline(planner, executor, resolved)
+
+
+def build_planner(resolved: ResolvedSpec, context: BuildContext) -> Planner:
+    """The spec's text encoder (if any), video generator, flow, segmenter and solver."""
+    components = resolved.components
     if "text_encoder" in components:
         encoder = components["text_encoder"].build(context)
         assert isinstance(encoder, TextEncoder)
         context = BuildContext(context.base_dir, context.device, encoder)
-    planner = Planner(
+    return Planner(
         generator=components["generator"].build(context),
         flow=components["flow"].build(context),
         segmenter=components["segmenter"].build(context),
         solver=components["solver"].build(context),
         config=resolved.spec.planning,
     )
-    executor = components["executor"].build(context) if "executor" in components else None
-    return Pipeline(planner, executor, resolved)

@@ -4,6 +4,7 @@ executor (:class:`avdc_core.interfaces.EvalGrid`), so it works for every robot t
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,21 @@ from avdc_core.spec import read_yaml, resolve_spec
 from .core_commands import DEFAULT_SPEC, _registry
 
 
+class Backend(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _backend(name: Backend, workers: int, address: str | None, retries: int):
+    if address is not None and name is not Backend.ray:
+        raise SpecError(f"--address {address!r} is for --backend ray (the local backend runs on this machine)")
+    if name is Backend.ray:
+        from avdc_core.evaluation.ray_backend import RayBackend
+
+        return RayBackend(address, retries)
+    return LocalBackend(workers)
+
+
 def evaluate(ctx: typer.Context,
              spec: Annotated[Path | None, typer.Argument(help="pipeline spec (default: embedded)")] = None,
              tasks: Annotated[str | None, typer.Option(
@@ -34,13 +50,22 @@ def evaluate(ctx: typer.Context,
                  help="comma-separated settings, e.g. cameras (default: the executor's)")] = None,
              seeds: Annotated[int, typer.Option(min=1, help="seeds per task and setting")] = 25,
              first_seed: Annotated[int, typer.Option(min=0, help="first seed (seeds run from it up)")] = 0,
-             workers: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 1,
+             workers: Annotated[int, typer.Option(min=1, help="parallel worker processes (local backend)")] = 1,
              out: Annotated[Path, typer.Option(help="results folder")] = Path("runs/eval"),
-             video: Annotated[bool, typer.Option("--video", help="MP4 of each episode and plan")] = False) -> None:
+             video: Annotated[bool, typer.Option("--video", help="WebM of each episode and plan")] = False,
+             plans: Annotated[bool, typer.Option("--plans", help="each plan's figures (flow, tracks, "
+                                                 "motion) for avdc report")] = False,
+             backend: Annotated[Backend, typer.Option(help="where episodes run: local processes or "
+                                                      "a Ray cluster")] = Backend.local,
+             address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT or auto (--backend "
+                                                         "ray; default: a private Ray)")] = None,
+             retries: Annotated[int, typer.Option(min=0, help="times Ray reruns an episode whose worker "
+                                                  "died, before it is recorded as an error")] = 1) -> None:
     """The paper's protocol for the spec's robot: tasks x settings x seeds, resumable, in parallel."""
     from tqdm import tqdm
 
     path = spec or DEFAULT_SPEC
+    runner = _backend(backend, workers, address, retries)
     data = read_yaml(path)
     registry = _registry(ctx)
     base = resolve_spec(data, registry, base_dir=path.resolve().parent, source=str(path))
@@ -64,7 +89,7 @@ def evaluate(ctx: typer.Context,
     again = states.count("error") + states.count("corrupt")
     typer.echo(f"{len(jobs)} episode(s), {len(jobs) - todo} already done, {todo} to run"
                + (f" ({again} errored or unreadable before: run again)" if again else ""))
-    options = EvalOptions(data, path.resolve().parent, out, video=video, source=str(path))
+    options = EvalOptions(data, path.resolve().parent, out, video=video, plans=plans, source=str(path))
     finished = 0
     with tqdm(total=todo, desc="eval", unit="episode") as bar:
         def tick(job, record) -> None:
@@ -74,7 +99,7 @@ def evaluate(ctx: typer.Context,
             bar.set_postfix_str(f"{job.task}/{job.setting}/{job.seed}: {record.get('end')}")
 
         try:
-            summary = run_evaluation(jobs, options, LocalBackend(workers), on_episode=tick)
+            summary = run_evaluation(jobs, options, runner, on_episode=tick)
         except KeyboardInterrupt:
             bar.close()
             typer.echo(f"interrupted: {finished} new episode(s) saved in {out}/; run the same command "

@@ -4,8 +4,8 @@ Each episode is an :class:`EpisodeJob` (:mod:`.jobs`): a task (a table column, e
 ``door-open``), a setting (a table row, e.g. the camera ``corner``), a seed and the executor
 parameters that make it so; an executor's :class:`~avdc_core.interfaces.EvalGrid` says how its
 tasks and settings map onto its parameters. :func:`run_evaluation` hands the unfinished jobs to a
-:class:`~.backends.Backend` (``map(jobs) -> (job, record)``: local processes by default, a
-distributed engine later), writes one JSON file per episode **as soon as it finishes**
+:class:`~.backends.Backend` (``map(jobs) -> (job, record)``: local processes by default, or a
+Ray cluster, :mod:`.ray_backend`), writes one JSON file per episode **as soon as it finishes**
 (``episodes/<task>/<setting>/seed_<seed>.json``) and skips episodes already done, so an
 interrupted evaluation resumes where it stopped; the folder records which spec made it and is
 held by one evaluation at a time (:mod:`.run_folder`). A component or simulator exception inside an
@@ -23,7 +23,7 @@ from ..artifacts import write_json
 from ..registry import Registry
 from ..spec import resolve_spec
 from .backends import Backend, LocalBackend
-from .episode import EvalOptions, check_buildable, play_episode, run_episode_job
+from .episode import EvalOptions, PlannerCache, check_buildable, play_episode, run_episode_job
 from .jobs import (
     EpisodeJob,
     check_unseen_seeds,
@@ -35,7 +35,7 @@ from .run_folder import claim_run_folder, episode_state, pending_jobs, read_reco
 from .summary import markdown_table, summarize, write_summary
 
 __all__ = [
-    "Backend", "EpisodeJob", "EvalOptions", "LocalBackend", "check_buildable", "check_unseen_seeds",
+    "Backend", "EpisodeJob", "EvalOptions", "LocalBackend", "PlannerCache", "check_buildable", "check_unseen_seeds",
     "claim_run_folder", "episode_spec", "episode_state", "grid_jobs", "markdown_table", "pending_jobs",
     "play_episode", "read_record", "refuse_seen_seeds", "run_episode_job", "run_evaluation", "summarize",
     "write_summary",

@@ -11,7 +11,7 @@ import multiprocessing
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .episode import EvalOptions, run_episode_job
+from .episode import WORKER_PLANNERS, EvalOptions, PlannerCache, run_episode_job
 from .jobs import EpisodeJob
 
 
@@ -25,7 +25,7 @@ class Backend(Protocol):
 
 def _run(args: tuple[EpisodeJob, EvalOptions]) -> tuple[EpisodeJob, dict[str, Any]]:
     job, options = args
-    return job, run_episode_job(job, options)
+    return job, run_episode_job(job, options, WORKER_PLANNERS)
 
 
 class LocalBackend:
@@ -37,8 +37,9 @@ class LocalBackend:
 
     def map(self, jobs: list[EpisodeJob], options: EvalOptions) -> Iterator[tuple[EpisodeJob, dict[str, Any]]]:
         if self.workers == 1 or len(jobs) <= 1:
+            planners = PlannerCache()  # this evaluation's only: nothing stays loaded after it
             for job in jobs:
-                yield _run((job, options))
+                yield job, run_episode_job(job, options, planners)
             return
         context = multiprocessing.get_context("spawn")  # simulators and torch do not survive fork
         with context.Pool(min(self.workers, len(jobs)), maxtasksperchild=self.tasks_per_worker) as pool:

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from avdc_core import InputDataError
-from avdc_core.artifacts import flow_to_rgb, write_video
+from avdc_core.artifacts import write_video
+from avdc_core.plan_figures import flow_to_rgb
 from avdc_core.testing import textured_video
 
 
-@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+@pytest.mark.parametrize("suffix", [".gif", ".mp4", ".webm"])
 def test_video_is_written_with_every_frame(tmp_path, suffix):
     frames = textured_video(frames=5, height=48, width=64).frames
     path = write_video(tmp_path / f"plan{suffix}", frames)
