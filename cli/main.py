@@ -17,8 +17,8 @@ import typer
 from avdc_core import AvdcError
 from avdc_core.registry import Registry
 
-BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands", "avdc_cli.eval_command", "avdc_cli.train_command",
-                           "avdc_cli.segment_command")
+BUILTIN_COMMAND_MODULES = ("avdc_cli.core_commands", "avdc_cli.eval_command", "avdc_cli.report_command",
+                           "avdc_cli.train_command", "avdc_cli.segment_command")
 """Modules whose ``register(app)`` adds avdc's own, world-independent commands; a simulated
 world's commands (``avdc collect <world>``) come through the ``avdc_cli`` hook, as a plugin's do."""
 

@@ -13,6 +13,10 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libEGL.so'; then
   echo "installing Mesa EGL for headless MuJoCo rendering (needs root)" >&2
   apt-get update -qq && apt-get install -y -qq libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri >/dev/null
 fi
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing Chromium for the HTML report's browser test (Debian package)" >&2
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null || echo "no Chromium: the report's browser test will be skipped" >&2
+fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1

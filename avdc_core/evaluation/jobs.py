@@ -54,6 +54,18 @@ def grid_jobs(grid: EvalGrid, tasks: Sequence[str] | None = None, settings: Sequ
             for task in tasks for setting in settings for seed in range(first_seed, first_seed + seeds)]
 
 
+def grid_cell(resolved: ResolvedSpec) -> tuple[str, str]:
+    """The ``(task, setting)`` of the evaluation grid that a spec's executor runs as configured
+    (``("-", "-")`` for an executor without a grid)."""
+    executor = resolved.components.get("executor")
+    grid = None if executor is None else executor.info.component.eval_grid
+    if grid is None:
+        return "-", "-"
+    params = executor.config.model_dump(mode="json")
+    setting = grid.settings[0] if grid.setting_param is None else params[grid.setting_param]
+    return str(params[grid.task_param]), str(setting)
+
+
 def episode_spec(spec_data: dict[str, Any], job: EpisodeJob) -> dict[str, Any]:
     """A copy of ``spec_data`` with the job's executor parameters merged in."""
     spec = json.loads(json.dumps(spec_data))  # a deep copy of plain data

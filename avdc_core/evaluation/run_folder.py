@@ -48,6 +48,12 @@ def fingerprint(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def run_record(resolved: ResolvedSpec, source: str) -> dict[str, Any]:
+    """What ``run.json`` holds: where the spec came from, its resolved content and its SHA-256."""
+    content = resolved_content(resolved)
+    return {"source": source, "spec_sha256": fingerprint(content), "spec": content}
+
+
 def read_record(path: Path) -> dict[str, Any] | None:
     """The episode record in ``path``, or ``None`` if it is missing, unreadable or incomplete."""
     try:
@@ -109,8 +115,8 @@ def _check_writable(out: Path) -> None:
 
 
 def _check_same_spec(out: Path, resolved: ResolvedSpec, source: str) -> None:
-    content = resolved_content(resolved)
-    digest = fingerprint(content)
+    record = run_record(resolved, source)
+    digest = record["spec_sha256"]
     run_file = out / RUN_FILE
     fresh = "choose another --out, or delete the folder to start afresh"
     if run_file.is_file():
@@ -128,4 +134,4 @@ def _check_same_spec(out: Path, resolved: ResolvedSpec, source: str) -> None:
     if any((out / "episodes").rglob("*.json")):
         raise SpecError(f"--out {str(out)!r} holds episodes but no {RUN_FILE} saying which spec made "
                         f"them; {fresh}")
-    write_json(run_file, {"source": source, "spec_sha256": digest, "spec": content})
+    write_json(run_file, record)
