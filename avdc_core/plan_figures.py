@@ -101,8 +101,8 @@ def tracks_figure(plan: Plan, path: Path, title: str) -> Path:
         axis.set_ylim(frame.shape[0] - 0.5, -0.5)
         axis.set_title(f"frame {t}: {len(points)} tracks", fontsize=8)
         if t == 0 and mask.any():
-            axis.contour(mask, levels=[0.5], colors="black", linewidths=2.4)
-            axis.contour(mask, levels=[0.5], colors="white", linewidths=1.0)
+            axis.contour(mask, levels=[0.5], colors="black", linewidths=3.2)
+            axis.contour(mask, levels=[0.5], colors="white", linewidths=1.2)
     return _save(plt, figure, path)
 
 

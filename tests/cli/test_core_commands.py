@@ -46,7 +46,7 @@ def test_plan_recovers_the_known_object_motion(scene_files, capsys):
                  "--depth", str(folder / "depth.npy"), "--camera", str(folder / "camera.json"),
                  "--text", "turn the box", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
-    for name in ("plan.gif", "flow.png", "tracks.png", "trajectory.json"):
+    for name in ("plan.gif", "flow.png", "tracks.png", "trajectory.png", "trajectory.json"):
         assert (out / name).stat().st_size > 0
     trajectory = json.loads((out / "trajectory.json").read_text())
     estimated = np.array(trajectory["transforms"])

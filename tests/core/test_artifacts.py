@@ -2,12 +2,10 @@
 
 import cv2
 import imageio.v3 as iio
-import numpy as np
 import pytest
 
 from avdc_core import InputDataError
 from avdc_core.artifacts import write_video
-from avdc_core.plan_figures import flow_to_rgb
 from avdc_core.testing import textured_video
 
 
@@ -28,10 +26,3 @@ def test_video_is_written_with_every_frame(tmp_path, suffix):
 def test_unknown_video_suffix_is_rejected(tmp_path):
     with pytest.raises(InputDataError, match="'.avi'"):
         write_video(tmp_path / "plan.avi", textured_video().frames)
-
-
-def test_flow_colour_encodes_direction_and_magnitude():
-    flow = np.zeros((4, 8, 2))
-    flow[:, :4, 0] = 3.0  # left half moves right, right half still
-    rgb = flow_to_rgb(flow)
-    assert rgb[:, 4:].max() == 0 and rgb[:, :4].max(axis=-1).min() == 255
