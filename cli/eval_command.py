@@ -26,15 +26,18 @@ from avdc_core.spec import read_yaml, resolve_spec
 from .core_commands import DEFAULT_SPEC, _registry
 
 
-class Backend(str, Enum):
+class BackendName(str, Enum):
     local = "local"
     ray = "ray"
 
 
-def _backend(name: Backend, workers: int, address: str | None, retries: int):
-    if address is not None and name is not Backend.ray:
+def _backend(name: BackendName, workers: int, address: str | None, retries: int):
+    if name is not BackendName.ray and address is not None:
         raise SpecError(f"--address {address!r} is for --backend ray (the local backend runs on this machine)")
-    if name is Backend.ray:
+    if name is BackendName.ray and workers != 1:
+        raise SpecError(f"--workers {workers} is for the local backend; Ray runs one episode per CPU the "
+                        "cluster offers (size it with ray start --num-cpus)")
+    if name is BackendName.ray:
         from avdc_core.evaluation.ray_backend import RayBackend
 
         return RayBackend(address, retries)
@@ -55,8 +58,8 @@ def evaluate(ctx: typer.Context,
              video: Annotated[bool, typer.Option("--video", help="WebM of each episode and plan")] = False,
              plans: Annotated[bool, typer.Option("--plans", help="each plan's figures (flow, tracks, "
                                                  "motion) for avdc report")] = False,
-             backend: Annotated[Backend, typer.Option(help="where episodes run: local processes or "
-                                                      "a Ray cluster")] = Backend.local,
+             backend: Annotated[BackendName, typer.Option(help="where episodes run: local processes or "
+                                                          "a Ray cluster")] = BackendName.local,
              address: Annotated[str | None, typer.Option(help="Ray cluster HOST:PORT or auto (--backend "
                                                          "ray; default: a private Ray)")] = None,
              retries: Annotated[int, typer.Option(min=0, help="times Ray reruns an episode whose worker "

@@ -26,6 +26,8 @@ def write_spec(tmp_path, spec):
     (["--cameras", "corner,nadir"], "camera: .*valid cameras: topview, corner"),
     (["--settings", "corner,corner"], "--settings: corner given twice"),
     (["--tasks", ","], "--tasks: empty"),
+    (["--address", "127.0.0.1:6379"], "--address '127.0.0.1:6379' is for --backend ray"),
+    (["--backend", "ray", "--workers", "4"], "--workers 4 is for the local backend"),
 ])
 def test_a_bad_grid_is_one_line_and_nothing_runs(capsys, tmp_path, argv, expected):
     pytest.importorskip("metaworld")
