@@ -1,7 +1,9 @@
-"""``solver/scipy-euler``: the paper's pose solver, for ablations and as the benchmark baseline.
-
-Our reading of the AVDC paper's action inference (its algorithm, not its code), vectorised over
-points with numpy:
+"""``solver/scipy-euler``: a SciPy solver in the paper's style — Euler angles, BFGS, random
+restarts — but **not the paper's algorithm** (that is ``solver/avdc-paper``). It differs from it
+in its RANSAC (a 3-point affine at 5 px, per frame, instead of a 2-point similarity anchored at the
+grasp centre at 0.5 px that drops outliers for the rest of the plan), in fitting every frame from
+frame 0 instead of chaining frame to frame, in its loss (no translation penalty) and in its
+stopping rule (below 1 px RMS instead of a loss of 1e-3). Vectorised over points with numpy:
 
 1. per frame, a 2D RANSAC on the tracks (an affine map from the frame-0 pixels to the frame-``t``
    pixels, ``ransac_iters`` hypotheses of 3 points scored at once) removes outliers;
@@ -31,6 +33,8 @@ from avdc_core import (
 )
 from avdc_core.solve import SolveProblem, check_motion, prepare, project, to_trajectory
 
+from .euler import euler_matrix
+
 
 class ScipyEulerConfig(ComponentConfig):
     """Parameters of :class:`ScipyEulerSolver`."""
@@ -47,7 +51,8 @@ class ScipyEulerConfig(ComponentConfig):
 
 
 class ScipyEulerSolver(PoseSolver):
-    """The paper's solver: 2D RANSAC, then SciPy minimise over translation + Euler angles with restarts."""
+    """avdc's SciPy variant (not the paper's): affine 2D RANSAC, then SciPy minimise over
+    translation + Euler angles with restarts, every frame from frame 0."""
 
     name = "scipy-euler"
     Config = ScipyEulerConfig
@@ -67,7 +72,7 @@ class ScipyEulerSolver(PoseSolver):
                 raise SolveError(f"frame {t}: 2D RANSAC kept {int(keep.sum())} track(s); "
                                  f"need {cfg.min_points}")
             params = self._fit(problem, t, keep, params, rng)
-            motions.append(_matrix(params))
+            motions.append(euler_matrix(params))
             inliers.append(keep)
         motions_cam, inliers = np.stack(motions), np.stack(inliers)
         return to_trajectory(problem, motions_cam, inliers,
@@ -81,7 +86,7 @@ class ScipyEulerSolver(PoseSolver):
         points, targets = problem.points_cam[keep], problem.pixels[t, keep]
 
         def loss(params: np.ndarray) -> float:
-            moved = points @ _matrix(params)[:3, :3].T + params[:3]
+            moved = points @ euler_matrix(params)[:3, :3].T + params[:3]
             return float(np.mean(np.sum((project(problem.K, moved) - targets) ** 2, axis=1)))
 
         best = minimize(loss, start)
@@ -94,16 +99,6 @@ class ScipyEulerSolver(PoseSolver):
             if result.fun < best.fun:
                 best = result
         return best.x
-
-
-def _matrix(params: np.ndarray) -> np.ndarray:
-    """4x4 transform of ``[tx, ty, tz, ex, ey, ez]`` (metres, XYZ Euler radians)."""
-    from scipy.spatial.transform import Rotation
-
-    transform = np.eye(4)
-    transform[:3, :3] = Rotation.from_euler("xyz", params[3:]).as_matrix()
-    transform[:3, 3] = params[:3]
-    return transform
 
 
 def _ransac_affine(source: np.ndarray, target: np.ndarray, valid: np.ndarray, hypotheses: int,

@@ -1,4 +1,5 @@
-"""solver/scipy-euler (the paper's approach) on the same synthetic scenes as se3-pytorch3d."""
+"""solver/scipy-euler (avdc's SciPy variant in the paper's style) on the same synthetic scenes as
+se3-pytorch3d."""
 
 import numpy as np
 import pytest
