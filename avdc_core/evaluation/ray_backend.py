@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from .episode import WORKER_PLANNERS, EvalOptions, run_episode_job
 from .jobs import EpisodeJob
 
 LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+CONNECT_TIMEOUT_S = 5.0
 
 
 def is_loopback(address: str | None) -> bool:
@@ -46,6 +48,20 @@ def is_loopback(address: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise a one-line error unless ``HOST:PORT`` accepts a TCP connection within ``timeout_s``
+    (Ray itself retries an unreachable head for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise AvdcError(f"--address {address!r} is not HOST:PORT (e.g. 127.0.0.1:6379) or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise AvdcError(f"--address {address}: no Ray head answers there within {timeout_s:.0f} s "
+                        f"({error.strerror or error}); start one with `ray start --head --port {port}` "
+                        "or check the address") from error
 
 
 def _import_ray(address: str | None) -> Any:
@@ -98,6 +114,8 @@ class RayBackend:
 
     def _connect(self, ray: Any) -> None:
         where = "a private Ray on this machine" if self.address is None else f"the Ray cluster at {self.address}"
+        if self.address not in (None, "auto"):
+            reachable(self.address)
         try:
             if self.address is None:
                 ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from avdc_core.evaluation.ray_backend import LOOPBACK_ONLY_ENV, is_loopback
+from avdc_core import AvdcError
+from avdc_core.evaluation.ray_backend import LOOPBACK_ONLY_ENV, is_loopback, reachable
 
 from paths import ROOT
 
@@ -112,6 +113,14 @@ def media(out: Path) -> list[str]:
 def test_loopback_addresses_are_told_apart():
     assert is_loopback(None) and is_loopback("127.0.0.1:6379") and is_loopback("localhost:1")
     assert is_loopback("[::1]:6379") and not is_loopback("10.0.0.5:6379") and not is_loopback("auto")
+
+
+def test_an_unreachable_head_is_one_line_naming_the_address():
+    port = free_port()  # nothing listens there
+    with pytest.raises(AvdcError, match=rf"--address 127.0.0.1:{port}: no Ray head answers there within 1 s"):
+        reachable(f"127.0.0.1:{port}", timeout_s=1.0)
+    with pytest.raises(AvdcError, match="is not HOST:PORT"):
+        reachable("head-node")
 
 
 def test_the_cluster_listens_on_loopback_only(ray_cluster):
