@@ -40,7 +40,7 @@ from avdc_core import (
     Video,
     VideoGenerator,
 )
-from avdc_core.errors import InputDataError
+from avdc_core.errors import InputDataError, SolveError
 from avdc_core.synthetic import box_scene, motion_errors
 from avdc_core.types import RigidTrajectory, transform_points
 
@@ -148,7 +148,8 @@ class SegmenterContract(ComponentContract):
 
 class PoseSolverContract(ComponentContract):
     """Solver: exact tracks of a known motion give that motion back — a translation, a
-    rotation with translation (object mode) and a camera's own motion (camera mode)."""
+    rotation with translation (object mode) and a camera's own motion (camera mode) — and
+    tracks that never move are refused, not turned into an identity trajectory."""
 
     interface = PoseSolver
     rotation_tolerance_deg: float = 1.0
@@ -185,6 +186,14 @@ class PoseSolverContract(ComponentContract):
         rotation_deg, translation_m = motion_errors(trajectory.transforms, truth, points)
         assert rotation_deg.max() < self.rotation_tolerance_deg
         assert translation_m.max() < self.translation_tolerance_m
+
+    def test_tracks_that_never_move_raise_instead_of_returning_identity(self):
+        rng = np.random.default_rng(5)
+        scene = box_scene(rng, frames=3, width=160, height=120)
+        points, tracks = scene.tracks(100, rng)
+        frozen = Tracks(np.repeat(tracks.pixels[:1], 3, axis=0), tracks.valid)
+        with pytest.raises(SolveError, match="never move"):
+            self.make_component().solve(points, frozen, scene.camera)
 
 
 class VideoGeneratorContract(ComponentContract):
