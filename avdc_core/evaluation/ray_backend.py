@@ -26,6 +26,7 @@ import os
 import socket
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,7 @@ def _episode_with_media(job: EpisodeJob, options: EvalOptions) -> tuple[dict[str
     """Run on a worker: the episode's record and its media files (relative path → bytes)."""
     with tempfile.TemporaryDirectory(prefix="avdc-episode-") as scratch:
         root = Path(scratch)
-        local = EvalOptions(options.spec_data, options.base_dir, root, options.video, options.plans,
-                            options.device, options.source)
-        record = run_episode_job(job, local, WORKER_PLANNERS)
+        record = run_episode_job(job, replace(options, out=root), WORKER_PLANNERS)
         media = {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*"))
                  if path.is_file()}
     return record, media
