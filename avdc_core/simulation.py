@@ -170,3 +170,15 @@ def require_frames(video: Video, component: str) -> SimulatedFrames:
         raise InputDataError(f"{component} reads the simulator's ground truth and needs a video "
                              "rendered by a simulator (generator/oracle); this one has none")
     return frames
+
+
+def load_triton_before_egl() -> None:
+    """Import Triton (when installed) before a simulator renders through Mesa's EGL: Mesa's
+    llvmpipe and Triton each bring their own LLVM, and importing Triton *after* the first EGL
+    render segfaults the process — which torch does lazily (``torch._dynamo``) when a
+    torchvision-based component or another simulator is built later. Every simulated world calls
+    this before importing its renderer."""
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401

@@ -21,7 +21,7 @@ import yaml
 
 from ..errors import InputDataError
 from .run_folder import RUN_FILE, read_record
-from .summary import summarize
+from .summary import percent, summarize
 
 PLAN_FIGURES = (("video", "plan.gif"), ("tracks", "tracks.png"), ("flow", "flow.png"), ("motion", "trajectory.png"))
 BROWSER_VIDEOS = (".webm", ".mp4")
@@ -121,7 +121,7 @@ def render_report(run_dir: Path, out: Path) -> Path:
         tasks=list(summary["per_task_setting"]), settings=list(summary["per_setting"]),
         chart=Path(os.path.relpath(chart.resolve(), out.parent.resolve())).as_posix() if chart.is_file() else None,
         spec_yaml=yaml.safe_dump(run["spec"], sort_keys=False) if "spec" in run else None,
-        cell_anchor=cell_anchor, percent=_percent)
+        cell_anchor=cell_anchor, percent=percent)
     out.write_text(html)
     return out
 
@@ -148,7 +148,3 @@ def _read_run(run_dir: Path) -> dict[str, Any]:
         return json.loads((run_dir / RUN_FILE).read_text())
     except (OSError, json.JSONDecodeError):
         return {}
-
-
-def _percent(value: float) -> str:
-    return "-" if value != value else f"{100 * value:.1f}"

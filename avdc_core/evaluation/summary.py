@@ -58,14 +58,15 @@ def markdown_table(summary: dict[str, Any]) -> str:
     lines = [header, "|" + "---|" * (len(tasks) + 2)]
     for setting in settings:
         values = [cells[t].get(setting, float("nan")) for t in tasks]
-        lines.append(f"| {setting} | " + " | ".join(_pct(v) for v in values)
-                     + f" | {_pct(summary['per_setting'][setting])} |")
-    lines.append("| all | " + " | ".join(_pct(summary["per_task"][t]) for t in tasks)
-                 + f" | **{_pct(summary['overall_success'])}** |")
+        lines.append(f"| {setting} | " + " | ".join(percent(v) for v in values)
+                     + f" | {percent(summary['per_setting'][setting])} |")
+    lines.append("| all | " + " | ".join(percent(summary["per_task"][t]) for t in tasks)
+                 + f" | **{percent(summary['overall_success'])}** |")
     return "\n".join(lines) + "\n"
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
+    """A success rate as a table shows it: ``62.5``, or ``-`` for no episodes (NaN)."""
     return "-" if value != value else f"{100 * value:.1f}"
 
 

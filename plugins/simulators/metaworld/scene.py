@@ -16,7 +16,6 @@ Segmentation is the geom id per pixel, ``-1`` where no geom is seen.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,14 @@ from typing import Any
 import numpy as np
 
 from avdc_core.errors import MissingResourceError, SpecError
-from avdc_core.simulation import ExpertRollout, SceneParts, SimulatedFrames, SimulatedScene, SimulatorView
+from avdc_core.simulation import (
+    ExpertRollout,
+    SceneParts,
+    SimulatedFrames,
+    SimulatedScene,
+    SimulatorView,
+    load_triton_before_egl,
+)
 from avdc_core.types import Camera, Observation, Video
 
 from .tasks import FINGER_BODIES, unknown_name
@@ -46,16 +52,10 @@ BACKGROUND_DEPTH_M = 10.0
 
 
 def import_mujoco() -> Any:
-    """``mujoco``, imported with EGL offscreen rendering unless ``MUJOCO_GL`` says otherwise.
-
-    Triton is loaded first when it is installed: Mesa's EGL renderer (llvmpipe) and Triton each
-    bring their own LLVM, and importing Triton *after* MuJoCo has rendered through EGL segfaults
-    the process — which torchvision-based components (RAFT, Segment Anything) do through
-    ``torch._dynamo`` when they are built after the first render.
-    """
+    """``mujoco``, imported with EGL offscreen rendering unless ``MUJOCO_GL`` says otherwise
+    (Triton first: :func:`avdc_core.simulation.load_triton_before_egl`)."""
     os.environ.setdefault("MUJOCO_GL", "egl")
-    if importlib.util.find_spec("triton") is not None:
-        import triton  # noqa: F401
+    load_triton_before_egl()
     try:
         import mujoco
     except ImportError as error:

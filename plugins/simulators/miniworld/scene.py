@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from avdc_core.errors import MissingResourceError
-from avdc_core.simulation import ExpertRollout, SceneParts, SimulatedFrames, SimulatedScene, SimulatorView
+from avdc_core.simulation import (
+    ExpertRollout,
+    SceneParts,
+    SimulatedFrames,
+    SimulatedScene,
+    SimulatorView,
+    load_triton_before_egl,
+)
 from avdc_core.types import Camera, Observation, Video
 
 from .expert import WaypointExpert
@@ -33,7 +40,9 @@ PARTS = SceneParts(("scene",), np.array([0]), ("world",))
 
 
 def import_miniworld() -> Any:
-    """``gymnasium`` with MiniWorld's environments registered, rendering headless (EGL)."""
+    """``gymnasium`` with MiniWorld's environments registered, rendering headless (EGL; Triton
+    first: :func:`avdc_core.simulation.load_triton_before_egl`)."""
+    load_triton_before_egl()
     try:
         import pyglet
 
