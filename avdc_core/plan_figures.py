@@ -54,9 +54,9 @@ def colour_wheel(size: int = 96) -> np.ndarray:
     return wheel
 
 
-def _panels(count: int, title: str, extra: int = 0, height: float = PANEL_INCHES) -> tuple[Any, Any, list]:
+def _panels(count: int, title: str, extra: int = 0) -> tuple[Any, Any, list]:
     plt = pyplot()
-    figure, axes = plt.subplots(1, count + extra, figsize=(PANEL_INCHES * (count + extra), height + 0.6),
+    figure, axes = plt.subplots(1, count + extra, figsize=(PANEL_INCHES * (count + extra), PANEL_INCHES + 0.6),
                                 squeeze=False)
     axes = list(axes[0])
     for axis in axes:

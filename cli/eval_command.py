@@ -38,10 +38,8 @@ def _backend(name: BackendName, workers: int, address: str | None, retries: int)
         raise SpecError(f"--workers {workers} is for the local backend; Ray runs one episode per CPU the "
                         "cluster offers (size it with ray start --num-cpus)")
     if name is BackendName.ray:
-        from avdc_core.evaluation.ray_backend import RayBackend, reachable
+        from avdc_core.evaluation.ray_backend import RayBackend
 
-        if address not in (None, "auto"):
-            reachable(address)  # before anything is built: Ray would retry an absent head for minutes
         return RayBackend(address, retries)
     return LocalBackend(workers)
 

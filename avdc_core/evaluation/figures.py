@@ -7,14 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ..plan_figures import pyplot
+
 
 def bar_chart(summary: dict[str, Any], path: Path) -> None:
     """Success per task, one bar per setting, plus the overall mean as a line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     cells = summary["per_task_setting"]
     tasks, settings = list(cells), list(summary["per_setting"])
     width = 0.8 / max(len(settings), 1)

@@ -90,6 +90,8 @@ class RayBackend:
     how often Ray reruns an episode whose worker died before it is recorded as an error."""
 
     def __init__(self, address: str | None = None, retries: int = 1) -> None:
+        if address not in (None, "auto"):
+            reachable(address)  # at once, before anything is built: Ray retries an absent head for minutes
         self.address = address
         self.retries = retries
 
@@ -113,8 +115,6 @@ class RayBackend:
 
     def _connect(self, ray: Any) -> None:
         where = "a private Ray on this machine" if self.address is None else f"the Ray cluster at {self.address}"
-        if self.address not in (None, "auto"):
-            reachable(self.address)
         try:
             if self.address is None:
                 ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)

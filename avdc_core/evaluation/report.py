@@ -62,12 +62,17 @@ def collect_episodes(run_dir: Path, report_dir: Path) -> list[EpisodeEntry]:
         return Path(os.path.relpath(path, report_dir)).as_posix()
 
     def plans_in(folder: Path, videos: Path | None) -> list[PlanMedia]:
+        """The plans with figures (``--plans``: ``folder/plan_NN/``), a video (``--video``:
+        ``videos/plan_NN.webm``) or both."""
+        names = {path.stem for path in folder.glob("plan_[0-9]*")}
+        if videos is not None:
+            names |= {path.stem for path in videos.glob("plan_[0-9]*") if path.suffix in BROWSER_VIDEOS}
         plans = []
-        for plan_dir in sorted(folder.glob("plan_[0-9]*")):
-            index = int(plan_dir.name.removeprefix("plan_"))
-            figures = {name: relative(plan_dir / file) for name, file in PLAN_FIGURES if (plan_dir / file).is_file()}
-            video = _first_file(videos, [f"plan_{index:02d}{suffix}" for suffix in BROWSER_VIDEOS]) if videos else None
-            plans.append(PlanMedia(index, figures, relative(video) if video else None))
+        for name in sorted(names):
+            figures = {key: relative(folder / name / file) for key, file in PLAN_FIGURES
+                       if (folder / name / file).is_file()}
+            video = _first_file(videos, [name + suffix for suffix in BROWSER_VIDEOS])
+            plans.append(PlanMedia(int(name.removeprefix("plan_")), figures, relative(video) if video else None))
         return plans
 
     entries = []
@@ -79,11 +84,8 @@ def collect_episodes(run_dir: Path, report_dir: Path) -> list[EpisodeEntry]:
             episode = path.relative_to(run_dir / "episodes").with_suffix("")
             videos = run_dir / "videos" / episode
             video = _first_file(videos, [f"episode{suffix}" for suffix in BROWSER_VIDEOS])
-            plans = plans_in(run_dir / "plans" / episode, videos)
-            if not plans and videos.is_dir():  # --video without --plans: plan videos only
-                plans = [PlanMedia(int(v.stem.removeprefix("plan_")), {}, relative(v))
-                         for v in sorted(videos.glob("plan_[0-9]*.webm"))]
-            entries.append(EpisodeEntry(record, relative(video) if video else None, plans))
+            entries.append(EpisodeEntry(record, relative(video) if video else None,
+                                        plans_in(run_dir / "plans" / episode, videos)))
     else:
         for path in sorted(run_dir.glob("episode_*/result.json")):
             record = read_record(path)

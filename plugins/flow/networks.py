@@ -163,9 +163,9 @@ class _PtlflowEstimator(FlowEstimator):
             with self._torch.random.fork_rng(devices=[]):
                 self._torch.manual_seed(config.seed)
                 return ptlflow.get_model(variant)
-        self.check_files(config, context)
         if config.packaged is not None:
             return self._load_packaged(ptlflow, config)
+        self.check_files(config, context)
         path = context.resolve(config.checkpoint)
         try:
             return ptlflow.get_model(variant, ckpt_path=str(path))

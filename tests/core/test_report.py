@@ -117,6 +117,24 @@ def test_a_run_folder_reports_its_plans(tmp_path):
     assert "door-open" in html and "stalled" in html and 'src="run/episode_0003/plan_00/tracks.png"' in html
 
 
+def test_plan_videos_alone_are_plans_too(tmp_path):
+    """``--video`` without ``--plans``: each plan is its video; with both, figures and video meet."""
+    record = {"task": "one-room", "setting": "agent", "seed": 0, "success": True, "end": "success"}
+    (tmp_path / "episodes" / "one-room" / "agent").mkdir(parents=True)
+    (tmp_path / "episodes" / "one-room" / "agent" / "seed_000.json").write_text(json.dumps(record))
+    videos = tmp_path / "videos" / "one-room" / "agent" / "seed_000"
+    videos.mkdir(parents=True)
+    for name in ("episode.webm", "plan_00.webm", "plan_02.webm"):
+        (videos / name).write_bytes(b"webm")
+    (tmp_path / "plans" / "one-room" / "agent" / "seed_000" / "plan_02").mkdir(parents=True)
+    (tmp_path / "plans" / "one-room" / "agent" / "seed_000" / "plan_02" / "flow.png").write_bytes(b"png")
+    [entry] = collect_episodes(tmp_path, tmp_path)
+    assert entry.video == "videos/one-room/agent/seed_000/episode.webm"
+    assert [(plan.index, plan.video, plan.figures) for plan in entry.plans] == [
+        (0, "videos/one-room/agent/seed_000/plan_00.webm", {}),
+        (2, "videos/one-room/agent/seed_000/plan_02.webm", {"flow": "plans/one-room/agent/seed_000/plan_02/flow.png"})]
+
+
 def test_a_folder_that_is_no_run_is_a_clear_error(tmp_path):
     with pytest.raises(InputDataError, match="neither an avdc eval folder"):
         render_report(tmp_path, tmp_path / "report.html")
