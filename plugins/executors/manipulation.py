@@ -159,6 +159,20 @@ def push_direction(path: np.ndarray, config: ManipulationConfig) -> np.ndarray |
     return np.array([direction[0], direction[1], 0.0])
 
 
+def rear_contact(points: np.ndarray, contact_path: np.ndarray, hand_radius_m: float,
+                 config: ManipulationConfig) -> np.ndarray:
+    """Where a hand pushing along ``contact_path`` should touch: behind the object's ``points``
+    (world, m) — the rearmost one against the push direction, plus ``hand_radius_m`` — at the
+    height of the path's start. Following this point's path moves the object's centre along the
+    plan instead of leaving it half an object ahead. A vertical push keeps the path's start."""
+    start = contact_path[0]
+    direction = push_direction(contact_path, config)
+    if direction is None:
+        return start
+    behind = float(np.min((np.asarray(points) - start) @ direction))
+    return start + (min(behind, 0.0) - hand_radius_m) * direction
+
+
 def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
                       config: ManipulationConfig, hand_m: np.ndarray | None = None,
                       holding: bool = False, camera_origin: np.ndarray | None = None,
