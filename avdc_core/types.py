@@ -256,6 +256,13 @@ class RigidTrajectory:
     ``mode`` is ``"object"`` (an object moved, camera fixed) or ``"camera"`` (the camera moved
     through a static scene; then ``transforms`` are camera motions, see ``avdc_core.solve``).
     ``warnings`` describe frames the solver found suspicious (e.g. tracks lost to the background).
+
+    The fit's uncertainty, when the solver gives one (``None`` otherwise), is about the position
+    ``transforms[t]`` gives a reference point — the tracked points' centroid (object mode) or
+    the camera centre (camera mode): ``translation_std_m [T, 3]`` is its standard deviation along
+    the world axes and ``ray_std_m [T]`` along the frame-0 camera's viewing ray through the
+    points' centroid (metres; both zero at frame 0). The along-ray one is what small, distant
+    objects leave undetermined.
     """
 
     transforms: np.ndarray
@@ -263,6 +270,8 @@ class RigidTrajectory:
     residuals_px: np.ndarray
     mode: str = "object"
     warnings: tuple[str, ...] = ()
+    translation_std_m: np.ndarray | None = None
+    ray_std_m: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         T = self.transforms
@@ -271,11 +280,17 @@ class RigidTrajectory:
                _shape("trajectory.residuals_px", self.residuals_px, f"({T.shape[0]},)"))
         _check(self.mode in ("object", "camera"), f"trajectory.mode is {self.mode!r}; "
                "expected 'object' or 'camera'")
+        for name, expected in (("translation_std_m", (T.shape[0], 3)), ("ray_std_m", (T.shape[0],))):
+            value = getattr(self, name)
+            _check(value is None or value.shape == expected,
+                   f"trajectory.{name} has shape {getattr(value, 'shape', None)}; expected {expected} or None")
 
     def to_json(self) -> dict[str, Any]:
         return {"mode": self.mode, "transforms": self.transforms.tolist(),
                 "residuals_px": self.residuals_px.tolist(),
-                "inlier_counts": self.inliers.sum(axis=1).tolist(), "warnings": list(self.warnings)}
+                "inlier_counts": self.inliers.sum(axis=1).tolist(), "warnings": list(self.warnings),
+                "translation_std_m": None if self.translation_std_m is None else self.translation_std_m.tolist(),
+                "ray_std_m": None if self.ray_std_m is None else self.ray_std_m.tolist()}
 
 
 @dataclass(frozen=True)
