@@ -11,23 +11,38 @@ are the projections of ``G_t @ X``. :func:`to_trajectory` turns these into world
   the camera's pose at frame ``t`` is ``transforms[t] @ C0`` and its position moves from
   ``C0[:3, 3]`` to ``transforms[t][:3, :3] @ C0[:3, 3] + transforms[t][:3, 3]``.
 
-:func:`check_motion` refuses plans whose tracked points never move (an identity fit with a
-near-zero residual is then meaningless: either the video shows no motion or the tracks settled
-on the static background) and describes suspicious frames in ``RigidTrajectory.warnings``.
+:func:`check_motion` refuses plans whose fitted motion the track noise explains as well as no
+motion at all (either the video shows no motion or the tracks settled on the static background):
+a likelihood-ratio test of the fit against the identity, so that a coherent sub-pixel motion of
+many tracks counts and incoherent pixel noise does not. :func:`lost_tracks` finds tracks that
+sit still on the background while the fit moves their points; :func:`to_trajectory` adds the
+fit's per-frame uncertainty (Gauss-Newton covariance of the least-squares fit on the inliers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputDataError, SolveError
 from .types import Camera, RigidTrajectory, Tracks, invert_rigid, transform_points
 
+if TYPE_CHECKING:
+    import torch
+
 MODES = ("object", "camera")
 FRAME0_TOLERANCE_PX = 2.0
 """Median distance allowed between the projected points and the frame-0 tracks (camera check)."""
+MOVED_PX = 3.0
+"""A still track is lost once the fit moves its point farther than this (pixels) at the most."""
+MOTION_P_VALUE = 1e-6
+"""Chance that Gaussian track noise alone passes :func:`check_motion`'s motion test."""
+NOISE_FLOOR_PX = 0.05
+"""Track noise (pixels per axis) assumed at least, so exact tracks give finite statistics."""
+MAX_RAY_STD_M = 0.05
+"""Default along-ray standard deviation (m) above which a trajectory is flagged as ill-conditioned."""
 
 
 @dataclass(frozen=True)
@@ -117,58 +132,181 @@ def project(K: np.ndarray, points_cam: np.ndarray) -> np.ndarray:
     return (points_cam[..., :2] / z) * np.diag(K)[:2] + K[:2, 2]
 
 
+def moved_points(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
+    """``[T, N, 3]``: the frame-0 points moved by each ``G_t`` (frame-0 camera frame, metres)."""
+    return problem.points_cam @ np.swapaxes(motions_cam[:, :3, :3], 1, 2) + motions_cam[:, None, :3, 3]
+
+
 def reprojection_errors(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
     """``[T, N]`` pixel distances between ``project(G_t @ X)`` and the tracks (any validity)."""
-    moved = (np.einsum("tij,nj->tni", motions_cam[:, :3, :3], problem.points_cam)
-             + motions_cam[:, None, :3, 3])
-    return np.linalg.norm(project(problem.K, moved) - problem.pixels, axis=-1)
+    return np.linalg.norm(project(problem.K, moved_points(problem, motions_cam)) - problem.pixels, axis=-1)
+
+
+def track_noise_px(errors: np.ndarray, keep: np.ndarray) -> float:
+    """Robust track noise (pixels per axis) from reprojection ``errors`` at ``keep``: their median
+    over ``sqrt(2 ln 2)`` (the median of the norm of 2D Gaussian noise), at least
+    :data:`NOISE_FLOOR_PX`; up to half of the kept tracks may be outliers."""
+    median = float(np.median(errors[keep])) if keep.any() else 0.0
+    return max(median / np.sqrt(2 * np.log(2)), NOISE_FLOOR_PX)
+
+
+def point_jacobian(points: torch.Tensor) -> torch.Tensor:
+    """d(exp(xi) p)/d(xi) at xi = 0 for points ``[..., 3]``: ``[I | -[p]x]``, shape ``[..., 3, 6]``.
+
+    ``xi = (v, w)``: translation (m), then rotation (radians), a left perturbation.
+    """
+    import torch
+
+    x, y, z = points.unbind(-1)
+    zero = torch.zeros_like(x)
+    one = torch.ones_like(x)
+    skew = torch.stack([zero, z, -y, -z, zero, x, y, -x, zero], dim=-1).reshape(*points.shape[:-1], 3, 3)
+    identity = torch.stack([one, zero, zero, zero, one, zero, zero, zero, one], dim=-1)
+    return torch.cat([identity.reshape(*points.shape[:-1], 3, 3), skew], dim=-1)
+
+
+def projection_jacobian(points: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+    """Jacobian ``[..., 2, 6]`` (pixels per unit of ``xi``) of the pixel of ``exp(xi) p`` at 0."""
+    import torch
+
+    x, y, z = points.unbind(-1)
+    z = z.clamp_min(1e-9)
+    zero = torch.zeros_like(x)
+    d_project = torch.stack([focal[0] / z, zero, -focal[0] * x / z**2,
+                             zero, focal[1] / z, -focal[1] * y / z**2], dim=-1)
+    return d_project.reshape(*points.shape[:-1], 2, 3) @ point_jacobian(points)
 
 
 def to_trajectory(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
-                  warnings: tuple[str, ...] = ()) -> RigidTrajectory:
+                  warnings: tuple[str, ...] = (), max_ray_std_m: float = MAX_RAY_STD_M) -> RigidTrajectory:
     """World-frame :class:`RigidTrajectory` from camera-frame motions ``G_t`` (see module doc).
 
-    ``residuals_px[t]`` is the RMS reprojection error of frame ``t``'s inliers.
+    ``residuals_px[t]`` is the RMS reprojection error of frame ``t``'s inliers; the uncertainty
+    comes from :func:`position_covariance`, and a warning names the frames whose along-ray
+    standard deviation exceeds ``max_ray_std_m``.
     """
     errors = reprojection_errors(problem, motions_cam)
     counts = np.maximum(inliers.sum(axis=1), 1)
     rms = np.sqrt((np.where(inliers, errors, 0.0) ** 2).sum(axis=1) / counts)
+    covariance, ray = position_covariance(problem, motions_cam, inliers, errors)
+    ray_std = np.sqrt(np.maximum(np.einsum("i,tij,j->t", ray, covariance, ray), 0.0))
+    uncertain = np.flatnonzero(ray_std > max_ray_std_m)
+    if len(uncertain):
+        warnings = (*warnings, f"frames {', '.join(map(str, uncertain))}: the motion along the viewing ray "
+                    f"is uncertain (standard deviation up to {1000 * ray_std.max():.0f} mm > "
+                    f"max_ray_std_m={max_ray_std_m}): a small or distant object with noisy tracks")
     c0 = problem.camera.cam_to_world
     if problem.mode == "camera":
         motions_cam = invert_rigid(motions_cam)
     transforms = c0 @ motions_cam @ invert_rigid(c0)
     transforms[0] = np.eye(4)
-    return RigidTrajectory(transforms, inliers, rms, problem.mode, tuple(warnings))
+    return RigidTrajectory(transforms, inliers, rms, problem.mode, tuple(warnings),
+                           np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2), 0.0)), ray_std)
+
+
+def position_covariance(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
+                        errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance ``[T, 3, 3]`` (m², world frame; zero at frame 0) of the position each frame's
+    motion gives the reference point — the points' centroid (``mode="object"``) or the camera
+    centre (``"camera"``) — and the unit viewing ray ``[3]`` (world frame) from the frame-0
+    camera to the points' centroid.
+
+    It is the Gauss-Newton covariance ``s2 (J^T J)^-1`` of a least-squares fit of each frame's
+    motion to its inliers, ``J`` the reprojection Jacobian at the returned motion and ``s2`` the
+    inliers' residual variance per pixel axis (at least :data:`NOISE_FLOOR_PX` squared),
+    propagated to the reference point to first order. It describes what the tracks determine:
+    priors such as a solver's ray penalty are not counted.
+    """
+    import torch
+
+    frames = problem.num_frames - 1
+    motions = motions_cam[1:]
+    focal = torch.as_tensor(np.diag(problem.K)[:2].copy())
+    jac = projection_jacobian(torch.as_tensor(moved_points(problem, motions)), focal).numpy()
+    weight = inliers[1:].astype(np.float64)
+    jac = jac.reshape(frames, -1, 6)  # [T-1, 2N, 6]
+    information = np.swapaxes(jac * np.repeat(weight, 2, axis=1)[..., None], 1, 2) @ jac
+    dof = np.maximum(2 * weight.sum(axis=1) - 6, 1.0)
+    variance = np.maximum((weight * errors[1:] ** 2).sum(axis=1) / dof, NOISE_FLOOR_PX**2)
+    twist = variance[:, None, None] * np.linalg.pinv(information)
+    centroid = problem.points_cam[problem.valid[0]].mean(axis=0)
+    if problem.mode == "object":
+        moved = motions[:, :3, :3] @ centroid + motions[:, :3, 3]
+        reference = point_jacobian(torch.as_tensor(moved)).numpy()
+    else:  # the camera centre G_t^-1 0 moves by -R_t^T v under exp(xi) G_t
+        reference = np.concatenate([-np.swapaxes(motions[:, :3, :3], 1, 2), np.zeros((frames, 3, 3))], axis=2)
+    rotation = problem.camera.cam_to_world[:3, :3]
+    covariance = rotation @ reference @ twist @ np.swapaxes(reference, 1, 2) @ rotation.T
+    ray = rotation @ centroid / np.linalg.norm(centroid)
+    return np.concatenate([np.zeros((1, 3, 3)), covariance]), ray
+
+
+def lost_tracks(problem: SolveProblem, motions_cam: np.ndarray, static_px: float,
+                moved_px: float = MOVED_PX) -> np.ndarray:
+    """``[T, N]``: tracks lost to the static background by frame ``t``.
+
+    A valid track is still in a frame where it lies within ``static_px`` of its frame-0 pixel. It
+    is lost in frame ``t`` when it is still from ``t`` through some frame ``s >= t`` by which the
+    fit has moved its point farther than a real track could be from where it was observed:
+    ``moved_px``, or ``static_px + 3 sigma`` when the noise ``sigma`` of the other tracks
+    (:func:`track_noise_px`) makes that less. Looking ahead catches the early frames of a
+    motion, where the fit has not yet moved the point far; points the fit barely moves (near a
+    rotation's axis) are never lost.
+    """
+    displacement = np.linalg.norm(problem.pixels - problem.pixels[:1], axis=-1)
+    still = problem.valid & (displacement < static_px)
+    moved = project(problem.K, moved_points(problem, motions_cam))
+    predicted = np.linalg.norm(moved - problem.pixels[:1], axis=-1)
+    others = problem.valid & ~still
+    others[0] = False
+    noise = track_noise_px(np.linalg.norm(moved - problem.pixels, axis=-1), others)
+    reach = min(moved_px, static_px + 3 * noise)
+    lost = np.zeros_like(still)
+    ahead = np.zeros(still.shape[1])  # farthest the fit moves each point over its still frames ahead
+    for t in range(problem.num_frames - 1, 0, -1):
+        ahead = np.where(still[t], np.maximum(ahead, predicted[t]), 0.0)
+        lost[t] = ahead > reach
+    return lost
 
 
 def check_motion(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
-                 static_px: float, moved_px: float = 3.0,
-                 lost_fraction: float = 0.3) -> tuple[str, ...]:
-    """Refuse a plan whose inlier tracks never move; return warnings about suspicious frames.
+                 static_px: float, moved_px: float = MOVED_PX, lost_fraction: float = 0.3,
+                 p_value: float = MOTION_P_VALUE) -> tuple[str, ...]:
+    """Refuse a plan whose motion the track noise explains; return warnings about lost tracks.
 
-    Raises :class:`SolveError` when the median displacement of each frame's inliers from frame
-    0 stays below ``static_px``: the near-identity fit would then be a guess, not a measurement.
-    Warns for a frame where at least ``lost_fraction`` of the valid tracks sit still (within
-    ``static_px`` of frame 0) although the fit moves those points by more than ``moved_px`` —
-    the signature of tracks that fell off the object and settled on the static background.
+    The test is a likelihood ratio of the fit against the identity under Gaussian track noise:
+    the drop in squared reprojection error, in units of the robust noise variance
+    (:func:`track_noise_px` of the fit's errors), against the chi-square quantile with
+    ``6 (T - 1)`` degrees of freedom that noise alone exceeds with probability ``p_value``. So a
+    coherent motion of many tracks counts however small their displacement, and noise does not
+    however large. It counts the inliers and the valid tracks the identity explains as closely
+    as the fit explains its inliers (choosing the inliers by the fit must not favour it), never
+    lost ones (:func:`lost_tracks`). Raises :class:`SolveError` when the motion is not
+    significant. Warns for a frame where at least ``lost_fraction`` of the valid tracks are lost.
     """
-    displacement = np.linalg.norm(problem.pixels - problem.pixels[:1], axis=-1)
-    per_frame = [np.median(displacement[t][inliers[t]]) if inliers[t].any() else 0.0
-                 for t in range(1, problem.num_frames)]
-    if max(per_frame) < static_px:
+    from scipy.special import chdtri
+
+    fit = reprojection_errors(problem, motions_cam)[1:]
+    identity = np.linalg.norm(project(problem.K, problem.points_cam) - problem.pixels, axis=-1)[1:]
+    lost = lost_tracks(problem, motions_cam, static_px, moved_px)
+    usable = problem.valid[1:] & ~lost[1:]
+    reach = np.where(inliers[1:], fit, 0.0).max(axis=1, keepdims=True)
+    counted = usable & (inliers[1:] | (identity <= reach))
+    noise = track_noise_px(fit, usable)
+    statistic = float(np.where(counted, identity**2 - fit**2, 0.0).sum()) / noise**2
+    threshold = float(chdtri(6 * (problem.num_frames - 1), p_value))
+    if statistic < threshold:
         what = "object" if problem.mode == "object" else "scene"
         raise SolveError(
-            f"the tracked {what} points never move (largest median displacement "
-            f"{max(per_frame):.2f} px < static_px={static_px}): the video shows no motion or the "
-            "tracks settled on the static background; refusing to return an identity trajectory")
-    predicted = np.linalg.norm(
-        project(problem.K, np.einsum("tij,nj->tni", motions_cam[:, :3, :3], problem.points_cam)
-                + motions_cam[:, None, :3, 3]) - problem.pixels[:1], axis=-1)
+            f"the tracked {what} points never move beyond their noise: the fit reduces the squared "
+            f"reprojection error by {statistic:.1f} noise variances ({noise:.2f} px track noise), "
+            f"noise alone reaches {threshold:.1f} (p={p_value}); the video shows no motion or the "
+            "tracks settled on the static background; refusing to return a guessed trajectory")
     warnings = []
     for t in range(1, problem.num_frames):
-        still = problem.valid[t] & (displacement[t] < static_px) & (predicted[t] > moved_px)
-        share = still.sum() / max(problem.valid[t].sum(), 1)
+        share = lost[t].sum() / max(problem.valid[t].sum(), 1)
         if share >= lost_fraction:
-            warnings.append(f"frame {t}: {share:.0%} of the tracks stay still where the fit moves "
-                            f"them > {moved_px} px (tracks lost to the static background?)")
+            warnings.append(f"frame {t}: {share:.0%} of the tracks stay at their frame-0 pixel where the "
+                            "fit moves their points (tracks lost to the static background?); "
+                            f"{int((lost[t] & ~inliers[t]).sum())} of them left out of the fit")
     return tuple(warnings)

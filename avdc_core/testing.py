@@ -148,8 +148,9 @@ class SegmenterContract(ComponentContract):
 
 class PoseSolverContract(ComponentContract):
     """Solver: exact tracks of a known motion give that motion back — a translation, a
-    rotation with translation (object mode) and a camera's own motion (camera mode) — and
-    tracks that never move are refused, not turned into an identity trajectory."""
+    rotation with translation (object mode) and a camera's own motion (camera mode) — with a
+    small uncertainty if it reports one, and tracks that never move are refused, not turned into
+    an identity trajectory."""
 
     interface = PoseSolver
     rotation_tolerance_deg: float = 1.0
@@ -171,6 +172,8 @@ class PoseSolverContract(ComponentContract):
         assert isinstance(trajectory, RigidTrajectory) and trajectory.mode == "object"
         np.testing.assert_allclose(trajectory.transforms[:, :3, 3],
                                    np.stack(motions)[:, :3, 3], atol=self.translation_tolerance_m)
+        for std in (trajectory.translation_std_m, trajectory.ray_std_m):
+            assert std is None or (np.all(std[0] == 0) and 0 <= std.min() and std.max() < self.translation_tolerance_m)
 
     @pytest.mark.parametrize("mode", ["object", "camera"])
     def test_recovers_a_known_rotation_and_translation(self, mode):

@@ -11,9 +11,19 @@ by ``exp(xi) @ G`` against their tracked pixels (the paper's loss), in the frame
    (``loss_scale_px``), analytic Jacobians of the pinhole projection w.r.t. a left
    perturbation, and ``pytorch3d.transforms.se3_exp_map`` for the update (PyTorch3D stores the
    translation in the last *row*; we transpose to column-vector matrices).
-3. **Trimming** — points farther than ``inlier_threshold_px`` from the fit are dropped and the
-   fit is refined once more on the inliers by plain least squares (the efficient estimate for
-   Gaussian track noise; the robust loss has done its job of finding the inliers).
+3. **Trimming** — points farther than ``inlier_threshold_px`` from the fit are dropped, and so
+   are lost tracks (:func:`~avdc_core.solve.lost_tracks`: still within ``static_px`` of their
+   frame-0 pixel while the fit moves their points clearly away, by then or later); the fit is
+   refined once more on the inliers by plain least squares (the efficient estimate for Gaussian
+   track noise; the robust loss has done its job of finding the inliers).
+
+Lost tracks are dropped rather than down-weighted: a track on the background says nothing
+about the object, however close to the fit it lies — and on a small object the whole motion is
+a few pixels, so they lie within ``inlier_threshold_px``, where the robust loss keeps them and
+they pull the fit toward no motion. Two steps keep them out. Tracks that never leave their
+frame-0 pixel sit out stages 1-2 while they are a minority (a real object moves most of its
+tracks; points near a rotation axis that stay put return in stage 3 unless the fit moves them);
+and stage 3 repeats, up to ``REFITS`` times, while each refit finds more lost tracks.
 
 ``ray_penalty`` adds ``0.5 * n * (ray_penalty * f * (d . dc) / z)**2`` to the cost, where
 ``dc`` is the motion of the points' centroid, ``d`` its unit viewing ray, ``z`` its depth and
@@ -21,10 +31,13 @@ by ``exp(xi) @ G`` against their tracked pixels (the paper's loss), in the frame
 shifts it 1 px sideways costs ``ray_penalty**2`` px² per point. The default is ``0`` because
 real objects do move toward the camera (exact correspondences in Meta-World: 92-94 % success
 without the penalty, 61 % with it); raise it (0.3-1) for noisy tracks on small objects, whose
-depth the reprojection error barely constrains.
+depth the reprojection error barely constrains (the trajectory's ``ray_std_m`` says how little).
 
-Plans whose tracks never move raise :class:`~avdc_core.errors.SolveError`; frames where many
-tracks sit still while the fit moves them are reported in ``RigidTrajectory.warnings``.
+Plans whose motion the track noise explains raise :class:`~avdc_core.errors.SolveError`
+(:func:`~avdc_core.solve.check_motion`); frames where many tracks were lost, and frames whose
+along-ray standard deviation exceeds ``max_ray_std_m``, are reported in
+``RigidTrajectory.warnings``; the trajectory carries the fit's per-frame uncertainty
+(:func:`~avdc_core.solve.position_covariance`).
 """
 
 from __future__ import annotations
@@ -44,13 +57,23 @@ from avdc_core import (
     Tracks,
     hookimpl,
 )
-from avdc_core.solve import SolveProblem, check_motion, prepare, to_trajectory
+from avdc_core.solve import (
+    SolveProblem,
+    check_motion,
+    lost_tracks,
+    point_jacobian,
+    prepare,
+    projection_jacobian,
+    to_trajectory,
+)
 
 if TYPE_CHECKING:
     import torch
 
 RANSAC_POINTS = 128
 """PnP-RANSAC only initialises the fit, so it sees an evenly spread subset of this many tracks."""
+REFITS = 3
+"""Least-squares refits at most while each finds more lost tracks."""
 
 
 class Se3Config(ComponentConfig):
@@ -65,6 +88,7 @@ class Se3Config(ComponentConfig):
     ray_penalty: float = Field(default=0.0, ge=0, description="weight on motion along the viewing ray")
     min_points: int = Field(default=6, ge=4, description="fewest valid tracks a frame may have")
     static_px: float = Field(default=0.5, gt=0, description="tracks moving less are 'still'")
+    max_ray_std_m: float = Field(default=0.05, gt=0, description="warn above this along-ray std (m)")
 
 
 class Se3Solver(PoseSolver):
@@ -85,33 +109,60 @@ class Se3Solver(PoseSolver):
         cfg = self.config
         problem = prepare(points_world, tracks, camera, mode, cfg.min_points)
         frames = problem.num_frames - 1
-        masks = np.repeat(problem.valid[1:], 2, axis=0)
-        motions = self._refine(problem, self._initial_guesses(problem), masks, cfg.robust_loss)
+        fitted = self._moving_tracks(problem)
+        masks = np.repeat(fitted, 2, axis=0)
+        motions = self._refine(problem, self._initial_guesses(problem, fitted), masks, cfg.robust_loss)
         errors = self._errors(problem, motions)
         point_costs = _robust_cost(self._torch.as_tensor(errors), cfg.robust_loss, cfg.loss_scale_px)
         costs = np.where(masks, point_costs.numpy(), 0.0).sum(1)
         best = motions.reshape(frames, 2, 4, 4)[np.arange(frames), costs.reshape(frames, 2).argmin(1)]
-        inliers = problem.valid[1:] & (self._errors(problem, best) < cfg.inlier_threshold_px)
-        short = np.flatnonzero(inliers.sum(axis=1) < cfg.min_points)
-        if len(short):
-            raise SolveError(f"frame {int(short[0]) + 1}: only {int(inliers[short[0]].sum())} of "
-                             f"{int(problem.valid[short[0] + 1].sum())} tracks fit a rigid motion "
-                             f"within {cfg.inlier_threshold_px} px; need {cfg.min_points}")
-        best = self._refine(problem, best, inliers, "none")
-        inliers = problem.valid[1:] & (self._errors(problem, best) < cfg.inlier_threshold_px)
+        lost = self._lost(problem, best)
+        for _ in range(REFITS):
+            inliers = self._inliers(problem, best, lost)
+            short = np.flatnonzero(inliers.sum(axis=1) < cfg.min_points)
+            if len(short):
+                raise SolveError(f"frame {int(short[0]) + 1}: only {int(inliers[short[0]].sum())} of "
+                                 f"{int(problem.valid[short[0] + 1].sum())} tracks fit a rigid motion "
+                                 f"within {cfg.inlier_threshold_px} px; need {cfg.min_points}")
+            best = self._refine(problem, best, inliers, "none")
+            previous, lost = lost, self._lost(problem, best)
+            if np.array_equal(previous, lost):
+                break
         motions_cam = np.concatenate([np.eye(4)[None], best])
-        inliers = np.concatenate([problem.valid[:1], inliers])
+        inliers = np.concatenate([problem.valid[:1], self._inliers(problem, best, lost)])
         warnings = check_motion(problem, motions_cam, inliers, cfg.static_px)
-        return to_trajectory(problem, motions_cam, inliers, warnings)
+        return to_trajectory(problem, motions_cam, inliers, warnings, cfg.max_ray_std_m)
 
-    def _initial_guesses(self, problem: SolveProblem) -> np.ndarray:
-        """``[2 * (T-1), 4, 4]``: per frame the PnP-RANSAC fit (identity if it fails), then identity."""
+    def _inliers(self, problem: SolveProblem, motions: np.ndarray, lost: np.ndarray) -> np.ndarray:
+        """``[T-1, N]``: valid tracks of frames 1.. within ``inlier_threshold_px`` of ``motions``, less ``lost``."""
+        close = self._errors(problem, motions) < self.config.inlier_threshold_px
+        return problem.valid[1:] & ~lost & close
+
+    def _lost(self, problem: SolveProblem, motions: np.ndarray) -> np.ndarray:
+        """``[T-1, N]`` lost tracks of frames 1.. under ``motions [T-1, 4, 4]``."""
+        return lost_tracks(problem, np.concatenate([np.eye(4)[None], motions]), self.config.static_px)[1:]
+
+    def _moving_tracks(self, problem: SolveProblem) -> np.ndarray:
+        """``[T-1, N]``: the tracks the robust stage fits — the valid ones, less those that never
+        leave their frame-0 pixel (by ``static_px``) while they are a minority and every frame
+        keeps ``min_points`` others."""
+        cfg = self.config
+        displacement = np.linalg.norm(problem.pixels[1:] - problem.pixels[:1], axis=-1)
+        never = problem.valid[0] & ((displacement < cfg.static_px) | ~problem.valid[1:]).all(axis=0)
+        moving = problem.valid[1:] & ~never
+        if never.sum() < 0.5 * problem.valid[0].sum() and (moving.sum(axis=1) >= cfg.min_points).all():
+            return moving
+        return problem.valid[1:]
+
+    def _initial_guesses(self, problem: SolveProblem, fitted: np.ndarray) -> np.ndarray:
+        """``[2 * (T-1), 4, 4]``: per frame the PnP-RANSAC fit to the ``fitted [T-1, N]`` tracks
+        (identity if it fails), then identity."""
         import cv2
 
         guesses = []
         for t in range(1, problem.num_frames):
             guess = np.eye(4)
-            valid = np.flatnonzero(problem.valid[t])
+            valid = np.flatnonzero(fitted[t - 1])
             valid = valid[np.linspace(0, len(valid) - 1, min(len(valid), RANSAC_POINTS)).astype(int)]
             if self.config.ransac_iters:
                 ok, rvec, tvec, _ = cv2.solvePnPRansac(
@@ -174,11 +225,11 @@ class Se3Solver(PoseSolver):
         eye = torch.eye(6, **options)
         for _ in range(cfg.iterations):
             weight = mask * _robust_weight(error.norm(dim=-1), loss, cfg.loss_scale_px)
-            jac = _projection_jacobian(moved, focal)  # [B, N, 2, 6]
+            jac = projection_jacobian(moved, focal)  # [B, N, 2, 6]
             weighted = (jac * weight[..., None, None]).reshape(len(pose), -1, 6).transpose(1, 2)
             hessian = weighted @ jac.reshape(len(pose), -1, 6)
             gradient = (weighted @ error.reshape(len(pose), -1, 1))[..., 0]
-            centroid_jac = _point_jacobian(moved_centroid)  # [B, 3, 6]
+            centroid_jac = point_jacobian(moved_centroid)  # [B, 3, 6]
             ray_jac = ray_scale[:, None] * (ray[:, None] @ centroid_jac)[:, 0]
             hessian = hessian + ray_jac[:, :, None] * ray_jac[:, None, :]
             gradient = gradient + ray_jac * ray_error[:, None]
@@ -200,30 +251,6 @@ class Se3Solver(PoseSolver):
             if bool((step.norm(dim=1) < 1e-8).all()):
                 break
         return pose.cpu().numpy()
-
-
-def _point_jacobian(moved: torch.Tensor) -> torch.Tensor:
-    """d(exp(xi) p)/d(xi) at xi = 0 for points ``[..., 3]``: ``[I | -[p]x]``, shape ``[..., 3, 6]``."""
-    import torch
-
-    x, y, z = moved.unbind(-1)
-    zero = torch.zeros_like(x)
-    one = torch.ones_like(x)
-    skew = torch.stack([zero, z, -y, -z, zero, x, y, -x, zero], dim=-1).reshape(*moved.shape[:-1], 3, 3)
-    identity = torch.stack([one, zero, zero, zero, one, zero, zero, zero, one], dim=-1)
-    return torch.cat([identity.reshape(*moved.shape[:-1], 3, 3), skew], dim=-1)
-
-
-def _projection_jacobian(moved: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
-    """Jacobian ``[..., 2, 6]`` of the pixel of ``exp(xi) p`` w.r.t. ``xi`` at 0."""
-    import torch
-
-    x, y, z = moved.unbind(-1)
-    z = z.clamp_min(1e-9)
-    zero = torch.zeros_like(x)
-    d_project = torch.stack([focal[0] / z, zero, -focal[0] * x / z**2,
-                             zero, focal[1] / z, -focal[1] * y / z**2], dim=-1)
-    return d_project.reshape(*moved.shape[:-1], 2, 3) @ _point_jacobian(moved)
 
 
 def _robust_cost(error: torch.Tensor, loss: str, scale: float) -> torch.Tensor:

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from avdc_core import BuildContext, InputDataError, SolveError, Tracks
-from avdc_core.synthetic import SyntheticScene, box_scene, motion_errors, screw_motions
+from avdc_core import BuildContext, Camera, InputDataError, SolveError, Tracks
+from avdc_core.synthetic import SyntheticScene, box_scene, look_at, motion_errors, screw_motions
 from avdc_core.testing import PoseSolverContract
+from avdc_core.types import transform_points
 from avdc_plugins.solvers.se3_pytorch3d import Se3Solver
 
 
@@ -68,6 +69,7 @@ def test_tracks_lost_to_the_background_are_reported():
     trajectory = make_solver().solve(points, Tracks(pixels, tracks.valid), scene.camera)
     flagged = {int(w.split(":")[0].split()[1]) for w in trajectory.warnings}
     assert flagged == {3, 4, 5}
+    assert not (trajectory.inliers[3:] & lost).any()  # left out of the fit, not only reported
     rotation_deg, translation_m = motion_errors(trajectory.transforms, scene.object_motions, points)
     assert rotation_deg.max() < 1.0 and translation_m.max() < 0.005  # the majority still wins
 
@@ -92,6 +94,122 @@ def test_ray_penalty_keeps_a_small_noisy_object_from_sliding_along_the_ray():
     free = np.mean([_small_object_depth_error(0.0, seed) for seed in range(4)])
     penalised = np.mean([_small_object_depth_error(1.0, seed) for seed in range(4)])
     assert penalised < 0.5 * free
+
+
+def distant_box(seed: int, size_px: float, rotation_deg: float, shift_m: float, toward_camera: bool = False,
+                noise_px: float = 0.0, points: int = 500, distance_m: float = 1.82):
+    """A cube ``size_px`` wide in a 320x240 image (45° vertical FOV) ``distance_m`` away: ``points``
+    on its surface and their tracks over 8 frames while it turns by ``rotation_deg`` about a
+    random axis through its centre and shifts by ``shift_m`` (a random direction, or toward the
+    camera along its viewing ray), projected exactly, with Gaussian noise from frame 1 on.
+    Returns the camera, the points [N, 3], the pixels [8, N, 2] and the true motions [8, 4, 4]."""
+    rng = np.random.default_rng(seed)
+    edge = size_px * distance_m / Camera.from_fov(320, 240, 45.0).K[0, 0]
+    centre = np.array([0.0, 0.0, edge / 2])
+    eye = centre + distance_m * np.array([0.3, -1.0, 0.9]) / np.linalg.norm([0.3, -1.0, 0.9])
+    camera = Camera.from_fov(320, 240, 45.0, look_at(eye, centre))
+    face = rng.integers(0, 6, points)  # a point on face (axis, side): that coordinate is ±edge/2
+    cube = rng.uniform(-edge / 2, edge / 2, (points, 3))
+    cube[np.arange(points), face % 3] = np.where(face < 3, -edge / 2, edge / 2)
+    axis, direction = rng.normal(size=3), rng.normal(size=3)
+    if toward_camera:
+        direction = eye - centre
+    motions = screw_motions(8, centre, np.radians(rotation_deg) * axis / np.linalg.norm(axis),
+                            shift_m * direction / np.linalg.norm(direction))
+    cube += centre
+    pixels = np.stack([camera.project(transform_points(motion, cube))[0] for motion in motions])
+    pixels[1:] += rng.normal(0.0, noise_px, pixels[1:].shape) if noise_px else 0.0
+    return camera, cube, pixels, motions
+
+
+def all_valid(pixels: np.ndarray) -> Tracks:
+    return Tracks(pixels, np.ones(pixels.shape[:2], dtype=bool))
+
+
+@pytest.mark.parametrize("seed", [0, 5, 6])
+def test_tracks_stuck_at_their_first_pixel_on_a_small_object_are_left_out(seed):
+    """A 9 px cube 1.82 m away turns 19° and shifts 4.9 cm (2-8 px of motion); 40 % of its exact
+    tracks stay at their frame-0 pixel, within ``inlier_threshold_px`` of the fit. They are
+    dropped and the motion comes back exactly (the old solver counted 490-730 of them as inliers
+    over the 7 frames and was 3-8° / 8-16 mm off)."""
+    camera, points, pixels, motions = distant_box(seed, 9.0, 19.0, 0.049)
+    stuck = np.random.default_rng(seed + 100).random(len(points)) < 0.4
+    pixels[1:, stuck] = pixels[0, stuck]
+    trajectory = make_solver().solve(points, all_valid(pixels), camera)
+    rotation_deg, translation_m = motion_errors(trajectory.transforms, motions, points)
+    assert rotation_deg.max() < 0.1 and translation_m.max() < 0.002
+    assert not (trajectory.inliers[1:] & stuck).any()
+    assert trajectory.residuals_px.max() < 0.01
+    assert len(trajectory.warnings) == 7 and "left out of the fit" in trajectory.warnings[0]
+
+
+def test_stuck_tracks_are_left_out_under_track_noise_too():
+    """The same with 0.3 px noise on the other tracks: the motion is within its uncertainty."""
+    camera, points, pixels, motions = distant_box(4, 9.0, 19.0, 0.049, noise_px=0.3)
+    stuck = np.random.default_rng(104).random(len(points)) < 0.4
+    pixels[1:, stuck] = pixels[0, stuck]
+    trajectory = make_solver().solve(points, all_valid(pixels), camera)
+    rotation_deg, translation_m = motion_errors(trajectory.transforms, motions, points)
+    assert not (trajectory.inliers[1:] & stuck).any()
+    assert rotation_deg.max() < 1.0 and translation_m.max() < 3 * trajectory.ray_std_m.max() < 0.03
+
+
+def test_a_sub_half_pixel_motion_along_the_viewing_ray_is_measured_not_refused():
+    """A 21 px cube 1.82 m away comes 7 cm closer along its viewing ray: its exact tracks move
+    less than 0.5 px (median) in every frame, the old 'never moves' rule refused it; a coherent
+    scale change of 500 tracks is a measurement."""
+    camera, points, pixels, motions = distant_box(0, 21.0, 0.0, 0.07, toward_camera=True)
+    assert np.median(np.linalg.norm(pixels - pixels[:1], axis=-1), axis=1).max() < 0.5
+    trajectory = make_solver().solve(points, all_valid(pixels), camera)
+    rotation_deg, translation_m = motion_errors(trajectory.transforms, motions, points)
+    assert rotation_deg.max() < 0.1 and translation_m.max() < 0.001
+
+
+@pytest.mark.parametrize(("size_px", "noise_px"), [(9.0, 1.0), (9.0, 2.0), (21.0, 2.0)])
+def test_a_static_object_with_noisy_tracks_is_refused(size_px, noise_px):
+    """Incoherent 1-2 px noise on a still cube moves the median track more than 0.5 px, which
+    the old rule took for motion (it returned 24-91 mm of it); the noise explains the fit."""
+    camera, points, pixels, _ = distant_box(1, size_px, 0.0, 0.0, noise_px=noise_px)
+    with pytest.raises(SolveError, match="never move beyond their noise"):
+        make_solver().solve(points, all_valid(pixels), camera)
+
+
+def test_a_small_real_motion_under_pixel_noise_is_accepted():
+    camera, points, pixels, motions = distant_box(0, 21.0, 0.0, 0.01, noise_px=1.0)
+    trajectory = make_solver().solve(points, all_valid(pixels), camera)
+    _, translation_m = motion_errors(trajectory.transforms, motions, points)
+    assert translation_m.max() < 4 * trajectory.ray_std_m.max()
+
+
+def _along_ray_errors(size_px: float, distance_m: float, seeds: range, **params):
+    """Per solve and frame, the along-ray error of the cube's moved centroid and the reported
+    along-ray standard deviation (m), for one cube tracked with fresh 1 px noise each solve."""
+    errors, stds = [], []
+    for seed in seeds:
+        camera, points, pixels, motions = distant_box(100, size_px, 15.0, 0.06, distance_m=distance_m, points=300)
+        pixels[1:] += np.random.default_rng(seed).normal(0.0, 1.0, pixels[1:].shape)
+        trajectory = make_solver(**params).solve(points, all_valid(pixels), camera)
+        centroid = np.append(points.mean(axis=0), 1.0)
+        ray = points.mean(axis=0) - camera.cam_to_world[:3, 3]
+        errors.append((trajectory.transforms - motions)[:, :3] @ centroid @ ray / np.linalg.norm(ray))
+        stds.append(trajectory.ray_std_m)
+    return np.array(errors), np.array(stds), trajectory
+
+
+def test_the_along_ray_std_matches_the_spread_of_repeated_noisy_solves():
+    errors, stds, _ = _along_ray_errors(12.0, 1.82, range(20))
+    assert (stds[:, 0] == 0).all() and (errors[:, 0] == 0).all()
+    ratio = errors[:, 1:].std(axis=0) / stds[:, 1:].mean(axis=0)
+    assert 0.5 < ratio.min() and ratio.max() < 2.0
+
+
+def test_a_small_distant_object_is_less_certain_along_the_ray_and_flagged():
+    _, far, trajectory = _along_ray_errors(12.0, 1.82, range(1), max_ray_std_m=0.01)
+    _, near, _ = _along_ray_errors(80.0, 0.8, range(1))
+    assert far[0, 1:].min() > 10 * near[0, 1:].max()
+    assert 0.01 < far.max() < 0.03 and near.max() < 0.002
+    assert any("along the viewing ray is uncertain" in w for w in trajectory.warnings)
+    assert trajectory.translation_std_m.shape == (8, 3) and (trajectory.translation_std_m[0] == 0).all()
 
 
 @pytest.fixture
