@@ -108,22 +108,34 @@ def tracks_figure(plan: Plan, path: Path, title: str) -> Path:
 
 def trajectory_figure(plan: Plan, path: Path, title: str) -> Path:
     """The recovered rigid motion per frame: translation (mm, world axes), rotation angle
-    (degrees) and the fit's residual (pixels)."""
+    (degrees), the fit's residual (pixels) and, when the solver gave one, its uncertainty: the
+    standard deviation (mm) of the moved reference point along the world axes and along the
+    viewing ray (see :class:`~avdc_core.types.RigidTrajectory`)."""
     plt = pyplot()
     trajectory = plan.trajectory
     frames = np.arange(len(trajectory.transforms))
     translation_mm = 1000 * trajectory.transforms[:, :3, 3]
     cosine = (np.trace(trajectory.transforms[:, :3, :3], axis1=1, axis2=2) - 1) / 2
     angle_deg = np.degrees(np.arccos(np.clip(cosine, -1, 1)))
-    figure, axes = plt.subplots(1, 3, figsize=(10, 2.8))
+    figure, axes = plt.subplots(1, 4, figsize=(13, 2.8))
     for axis_index, name in enumerate("xyz"):
         axes[0].plot(frames, translation_mm[:, axis_index], marker="o", label=name)
+        if trajectory.translation_std_m is not None:
+            axes[3].plot(frames, 1000 * trajectory.translation_std_m[:, axis_index], linewidth=1, label=name)
     axes[0].set_ylabel("translation (mm)")
     axes[0].legend(fontsize=7)
     axes[1].plot(frames, angle_deg, marker="o", color="tab:purple")
     axes[1].set_ylabel("rotation (degrees)")
     axes[2].plot(frames, trajectory.residuals_px, marker="o", color="tab:red")
     axes[2].set_ylabel("residual (px)")
+    if trajectory.ray_std_m is None:
+        axes[3].text(0.5, 0.5, "no uncertainty\nfrom this solver", ha="center", va="center",
+                     transform=axes[3].transAxes, fontsize=8)
+    else:
+        axes[3].plot(frames, 1000 * trajectory.ray_std_m, marker="o", linewidth=2, color="black",
+                     label="along ray")
+        axes[3].legend(fontsize=7)
+    axes[3].set_ylabel("standard deviation (mm)")
     for axis in axes:
         axis.set_xlabel("frame")
         axis.grid(alpha=0.3)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from avdc_core.plan_figures import colour_wheel, flow_scale_px, flow_to_rgb, tracks_figure
+from avdc_core.plan_figures import colour_wheel, flow_scale_px, flow_to_rgb, tracks_figure, trajectory_figure
 from avdc_core.testing import flat_observation
 from avdc_core.types import Flow, Mask, Plan, RigidTrajectory, Tracks, Video
 
@@ -57,3 +59,19 @@ def test_the_mask_outline_shows_on_any_background(tmp_path, colour):
     outlined, plain = figure(True), figure(False)
     changed = outlined[np.abs(outlined - plain).max(axis=-1) > 40]
     assert (np.abs(changed - np.array(colour)).max(axis=-1) > 150).sum() > 200
+
+
+
+def test_the_motion_figure_draws_the_uncertainty_when_there_is_one(tmp_path):
+    """A fourth panel shows the standard deviations (a line per world axis, a thick black one
+    along the viewing ray), or a note when the solver gave none."""
+    plain = plan_on((255, 255, 255), with_mask=False)
+    std = np.array([0.0, 0.03])
+    uncertain = dataclasses.replace(plain, trajectory=dataclasses.replace(
+        plain.trajectory, translation_std_m=np.column_stack([std, std, std]), ray_std_m=std))
+
+    def dark_pixels_of_last_panel(plan: Plan, name: str) -> int:
+        image = iio.imread(trajectory_figure(plan, tmp_path / name, "task"))[..., :3]
+        return int((image[:, 3 * image.shape[1] // 4:].max(axis=-1) < 40).sum())
+
+    assert dark_pixels_of_last_panel(uncertain, "with.png") > dark_pixels_of_last_panel(plain, "without.png") + 200
