@@ -18,8 +18,10 @@ Written from the algorithm as the paper's released evaluation code runs it (not 
 The grasp centre is not a solver input in avdc's interface; it is taken as the valid frame-0
 track nearest to the centroid of the valid frame-0 tracks (the object's centre in the image),
 and while it is tracked it is one of every hypothesis's two points (when it is lost, the
-usable track nearest to its last pixel takes its place). Modes, frames and the no-motion check
-are shared with avdc's other solvers (:mod:`avdc_core.solve`).
+usable track nearest to its last pixel takes its place). Modes, frames, the no-motion check and
+the per-frame uncertainty are shared with avdc's other solvers (:mod:`avdc_core.solve`); the
+uncertainty (:func:`~avdc_core.solve.position_covariance`) is that of a least-squares fit from
+frame 0 to each frame's inliers at the returned motion, an approximation for this chained fit.
 """
 
 from __future__ import annotations

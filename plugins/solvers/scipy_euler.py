@@ -13,8 +13,10 @@ stopping rule (below 1 px RMS instead of a loss of 1e-3). Vectorised over points
    translation normal with ``restart_translation_m``) until the RMS error drops below
    ``stop_rms_px`` or ``restarts`` starts were tried; the best fit wins.
 
-Frames are solved one after another (each starts from the previous one). Modes, frames and the
-no-motion check are shared with the other solvers (:mod:`avdc_core.solve`).
+Frames are solved one after another (each starts from the previous one). Modes, frames, the
+no-motion check and the per-frame uncertainty (:func:`~avdc_core.solve.position_covariance`, the
+covariance of the least-squares fit it makes) are shared with the other solvers
+(:mod:`avdc_core.solve`).
 """
 
 from __future__ import annotations
