@@ -22,7 +22,9 @@ carried through each frame's transform: ``s_t = T_t @ c``. Then:
   there from above, then follow ``s_1 … s_T`` with a closed gripper (a fist). When the motion is
   near-vertical (its horizontal extent is under ``vertical_ratio`` of its vertical extent, e.g.
   a top-down button) the paper's back-off would point in an arbitrary direction: the hand comes
-  straight down from above instead.
+  straight down from above instead. With ``slide_on_table`` (objects pushed across a table) the
+  path keeps its starting height, each point moved along its viewing ray (:func:`onto_height`):
+  the plan's depth along the ray is its weakest part, and a sliding object cannot leave its table.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class ManipulationConfig(ComponentConfig):
     grasp_depth_m: float = Field(
         default=0.012, ge=0, description="move the grasp point this far along the viewing ray: the "
         "tracked points lie on the visible surface, in front of the object's middle")
+    slide_on_table: bool = Field(default=False, description="a push slides the object on its support: keep "
+                                 "the contact path at its starting height, each point moved along its viewing "
+                                 "ray (for objects pushed across a table; not for doors, buttons, levers)")
     close_steps: int = Field(default=15, ge=1, description="steps to wait while the gripper closes")
     holding_radius_m: float = Field(default=0.05, gt=0, description="a closed hand this close to the "
                                     "new contact point still carries the object: keep grasping")
@@ -138,6 +143,17 @@ def commanded_path(trajectory: RigidTrajectory, point: np.ndarray, camera_origin
     return fit_into_workspace(path, camera_origin, *workspace)
 
 
+def onto_height(path: np.ndarray, camera_origin: np.ndarray, height: float) -> np.ndarray:
+    """``path [T, 3]`` with each point moved along its viewing ray from ``camera_origin`` to the
+    horizontal plane ``z = height`` (a point whose ray runs nearly parallel to it stays)."""
+    origin = np.asarray(camera_origin, dtype=np.float64)
+    rays = path - origin
+    steep = np.abs(rays[:, 2]) > 1e-3 * np.linalg.norm(rays, axis=1)
+    scale = np.ones(len(path))
+    scale[steep] = (height - origin[2]) / rays[steep, 2]
+    return origin + np.where(scale[:, None] > 0, scale[:, None], 1.0) * rays
+
+
 def choose_mode(path: np.ndarray, config: ManipulationConfig) -> str:
     """``grasp`` or ``push`` for a contact path ``[T, 3]`` (total-lift rule unless forced)."""
     if config.mode != "auto":
@@ -204,6 +220,8 @@ def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
                           Waypoint(grasp, True, 0.02, config.close_steps)]
         follow = path[1:] + offset
     else:
+        if config.slide_on_table and camera_origin is not None:
+            path = onto_height(path, camera_origin, path[0, 2])
         direction = push_direction(path, config)
         start = path[0] if direction is None else path[0] - config.push_backoff_m * direction
         waypoints += [Waypoint(start + up, True, 0.02), Waypoint(start, True, 0.01)]
