@@ -36,7 +36,7 @@ from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarge
 from avdc_plugins.simulators.franka.tasks import DEFAULT_TASKS, FINGER_BODIES, TABLE_TOP_Z, TASKS, check_task
 
 from .cameras import CameraConfig, open_camera
-from .manipulation import ManipulationConfig, Waypoint, plan_manipulation, rear_contact
+from .manipulation import ManipulationConfig, Waypoint, plan_manipulation, rear_contact, settle_on_support
 
 HOME_JOINTS = (0.0, -0.948, 0.0, -2.492, 0.0, 1.545, 0.785)
 """The arm's start: the tool centre at (0.25, 0, 0.45) m pointing down, behind the workspace as
@@ -75,6 +75,8 @@ class FrankaConfig(ComponentConfig):
     table_z: float = Field(default=TABLE_TOP_Z, description="table top (m); the box's floor must be above it")
     fit_workspace: bool = Field(default=True, description="slide path points outside the box along their "
                                 "viewing rays into it (see manipulation); the approach is still checked")
+    settle_on_support: bool = Field(default=True, description="end a put-down where the object rests on the "
+                                    "surface the first frame's depth shows along the viewing ray (see manipulation)")
     push_from_rear: bool = Field(default=True, description="push with the hand at the object's rear face (from "
                                  "its tracked points), not at its centre, so the object's centre follows the path")
     hand_radius_m: float = Field(default=0.012, ge=0, description="half the closed fingers' thickness (pushing)")
@@ -130,7 +132,6 @@ class FrankaExecutor(Executor):
         self.frames: list[np.ndarray] = []
         self.steps = 0
         self._holding = False
-        self.planned: list[Waypoint] = []
 
     @classmethod
     def check_files(cls, config: FrankaConfig, context: BuildContext) -> None:
@@ -170,12 +171,14 @@ class FrankaExecutor(Executor):
         self.frames = []
         if self.config.dry_run:
             return self.observe()
-        import franky
 
         self._connect()
         self.robot.recover_from_errors()
         self.gripper.move(self.config.open_width_m, self.config.gripper_speed)
-        self.robot.move(franky.JointMotion(list(self.config.home_joints)))
+        error = self._home()
+        if error is not None:
+            raise MissingResourceError(f"executor/franka: the arm could not go home ({error}); check the robot "
+                                       "(Desk: errors, brakes) and home_joints")
         if self.scene is not None:
             self.scene.place(seed)
         observation = self.observe()
@@ -223,6 +226,10 @@ class FrankaExecutor(Executor):
         hand = self.tcp_position() if self.robot is not None else None
         plan = plan_manipulation(trajectory, contact, config.manipulation, hand, self._holding,
                                  camera_origin, workspace)
+        if plan.mode == "grasp" and config.settle_on_support and self.puts_down(plan.contact_path):
+            trajectory = settle_on_support(trajectory, plan.contact_path, points, observation)
+            plan = plan_manipulation(trajectory, contact, config.manipulation, hand, self._holding,
+                                     camera_origin, workspace)
         if plan.mode == "push" and config.push_from_rear:
             rear = rear_contact(points, plan.contact_path, config.hand_radius_m, config.manipulation)
             plan = plan_manipulation(trajectory, rear, config.manipulation.model_copy(update={"mode": "push"}),
@@ -254,7 +261,6 @@ class FrankaExecutor(Executor):
         return self._follow(waypoints, grasping, np.asarray(commands.data["contact_path"]))
 
     def _dry_run(self, waypoints: list[Waypoint], mode: str) -> Iterator[StepReport]:
-        self.planned = waypoints
         print(f"dry run ({mode}): {len(waypoints)} waypoint(s), robot base frame, m; nothing moves")
         for index, waypoint in enumerate(waypoints):
             x, y, z = waypoint.position
@@ -279,11 +285,16 @@ class FrankaExecutor(Executor):
             ended = yield from self._move([w.position for w in run])
             if ended:
                 return
-        put_down = grasping and self._holding and path[:, 2].max() - path[-1, 2] > self.config.release_drop_m
+        put_down = grasping and self._holding and self.puts_down(path)
         if put_down:
             yield self._set_gripper(False, grasping)
         if put_down or not grasping:  # let go: a released or pushed object rests on its own
             yield from self._lift()
+
+    def puts_down(self, path: np.ndarray) -> bool:
+        """Whether a grasp's contact path ``[T, 3]`` ends by putting the object down: its end lies
+        ``release_drop_m`` below its highest point."""
+        return bool(path[:, 2].max() - path[-1, 2] > self.config.release_drop_m)
 
     def _lift(self) -> Iterator[StepReport]:
         """Raise the hand ``approach_height_m`` (within the workspace box)."""
@@ -361,10 +372,22 @@ class FrankaExecutor(Executor):
         return self._lift() if self._holding else self._go_home()
 
     def _go_home(self) -> Iterator[StepReport]:
+        error = self._home()
+        yield self._report({} if error is None else {"error": error, "recovered": True})
+
+    def _home(self) -> str | None:
+        """Move to ``home_joints`` (one retry after recovering from an error); the error, if any."""
         import franky
 
-        self.robot.move(franky.JointMotion(list(self.config.home_joints)))
-        yield self._report()
+        error = None
+        for _ in range(2):
+            try:
+                self.robot.move(franky.JointMotion(list(self.config.home_joints)))
+                return None
+            except motion_errors() as exception:
+                error = f"{type(exception).__name__}: {exception}"
+                self.robot.recover_from_errors()
+        return error
 
     def close(self) -> None:
         for resource in ("camera", "scene", "simulator"):

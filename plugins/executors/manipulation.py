@@ -29,13 +29,13 @@ carried through each frame's transform: ``s_t = T_t @ c``. Then:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pydantic import Field
 
 from avdc_core.interfaces import ComponentConfig
-from avdc_core.types import Commands, RigidTrajectory
+from avdc_core.types import Commands, Observation, RigidTrajectory
 
 
 class ManipulationConfig(ComponentConfig):
@@ -187,6 +187,44 @@ def rear_contact(points: np.ndarray, contact_path: np.ndarray, hand_radius_m: fl
         return start
     behind = float(np.min((np.asarray(points) - start) @ direction))
     return start + (min(behind, 0.0) - hand_radius_m) * direction
+
+
+def settle_on_support(trajectory: RigidTrajectory, path: np.ndarray, points: np.ndarray,
+                      observation: Observation, object_margin_m: float = 0.03, cell_m: float = 0.01,
+                      search: float = 0.3) -> RigidTrajectory:
+    """``trajectory`` with its put-down moved along the last path point's viewing ray until the
+    object rests on the surface frame 0 shows there (a table, a pad).
+
+    A monocular plan places the end of a carry surest in the image and least surely along the
+    viewing ray (centimetres off); the first frame's depth measures the surfaces directly. The
+    object's lowest tracked point (``points``, world, frame 0) lies ``path[0].z - min z`` below
+    the contact point; the end of ``path`` (the contact point's path ``[T, 3]``) slides along its
+    ray (within ``1 ± search`` of its distance) to where that lowest point meets the highest
+    surface point within ``cell_m`` horizontally (the object's own surroundings, ``object_margin_m``
+    around its points, left out), and every frame after the path's highest one moves with it.
+    Returned unchanged when no surface is seen along the ray.
+    """
+    camera = observation.camera
+    rows, cols = np.nonzero(observation.valid_depth)
+    step = max(1, int(np.sqrt(len(rows) / 20000)))  # ~20k surface points are plenty at 1 cm cells
+    rows, cols = rows[::step * step], cols[::step * step]
+    scene = camera.unproject(np.stack([cols, rows], axis=1).astype(np.float64), observation.depth[rows, cols])
+    low, high = points.min(axis=0) - object_margin_m, points.max(axis=0) + object_margin_m
+    scene = scene[~np.all((scene >= low) & (scene <= high), axis=1)]
+    origin = camera.cam_to_world[:3, 3]
+    scales = np.linspace(1 - search, 1 + search, 121)
+    candidates = origin + scales[:, None] * (path[-1] - origin)
+    near = np.linalg.norm(scene[None, :, :2] - candidates[:, None, :2], axis=-1) < cell_m
+    support = np.where(near, scene[None, :, 2], -np.inf).max(axis=1)
+    seen = np.isfinite(support)
+    if not seen.any():
+        return trajectory
+    bottom = path[0, 2] - points[:, 2].min()
+    gap = np.abs(candidates[:, 2] - bottom - support)
+    best = np.flatnonzero(seen)[np.argmin(gap[seen] + 1e-3 * np.abs(scales[seen] - 1))]
+    shifted = trajectory.transforms.copy()
+    shifted[int(np.argmax(path[:, 2])) + 1:, :3, 3] += candidates[best] - path[-1]
+    return replace(trajectory, transforms=shifted)
 
 
 def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,

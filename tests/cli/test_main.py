@@ -1,6 +1,7 @@
 """The `avdc` command line: listing, validation and its one-line errors with exit codes."""
 
 import json
+import re
 
 import pytest
 import yaml
@@ -119,6 +120,8 @@ def test_doctor_reports_versions_and_a_working_renderer(capsys):
     code, out, _ = run(capsys, "doctor")
     assert code == 0
     assert "torch: 2." in out and "metaworld: 3." in out
+    assert "franky-control: 2." in out and "franky-sim: 1." in out
+    assert re.search(r"pyrealsense2: (\d|MISSING — needed by executor/franka with camera source realsense)", out)
     assert "rendering: MuJoCo offscreen works with MUJOCO_GL=egl" in out
 
 

@@ -1,0 +1,94 @@
+"""Manipulation primitives that use what a camera measures well (pixels, the first frame's depth)
+to correct what a monocular plan measures worst (depth along the viewing ray): a tabletop built
+by ray casting, so every number is known."""
+
+import numpy as np
+import pytest
+
+from avdc_core.types import Camera, Observation, RigidTrajectory
+from avdc_plugins.executors.manipulation import ManipulationConfig, onto_height, rear_contact, settle_on_support
+from avdc_plugins.simulators.franka.world import look_at_axes
+
+PAD = (0.45, 0.55, 0.05, 0.15, 0.03)
+"""A pad on the table: x range, y range (m) and its top's height; the table top is z = 0."""
+CUBE = np.array([0.50, -0.10, 0.025])
+"""A 5 cm cube's centre, standing on the table."""
+
+
+def tabletop_camera() -> Camera:
+    position = np.array([0.95, -0.45, 0.50])
+    right, up = np.array(look_at_axes(position, np.array([0.5, 0.0, 0.02])).split(), float).reshape(2, 3)
+    cam_to_world = np.eye(4)
+    cam_to_world[:3, :3] = np.stack([right, -up, np.cross(right, up) * -1], axis=1)
+    cam_to_world[:3, 3] = position
+    return Camera.from_fov(320, 240, 42.0, cam_to_world)
+
+
+def tabletop(camera: Camera) -> Observation:
+    """The table (z = 0) with the pad and the cube, seen by ``camera`` (depth by ray casting)."""
+    rows, cols = np.mgrid[0:camera.height, 0:camera.width]
+    pixels = np.stack([cols.ravel(), rows.ravel()], axis=1).astype(float)
+    origin = camera.cam_to_world[:3, 3]
+    rays = camera.unproject(pixels, np.ones(len(pixels))) - origin  # points at depth 1 m
+    best = np.full(len(pixels), np.inf)
+    boxes = [((PAD[0], PAD[1]), (PAD[2], PAD[3]), (0.0, PAD[4])),
+             tuple((c - 0.025, c + 0.025) for c in CUBE),
+             ((-1.0, 2.0), (-1.0, 1.0), (-0.04, 0.0))]
+    for box in boxes:  # slab intersection of each ray with each box; depth scales with the ray
+        low, high = np.array([b[0] for b in box]), np.array([b[1] for b in box])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a, b = (low - origin) / rays, (high - origin) / rays
+        enter, leave = np.minimum(a, b).max(axis=1), np.maximum(a, b).min(axis=1)
+        hit = (enter <= leave) & (enter > 0)
+        best[hit] = np.minimum(best[hit], enter[hit])
+    depth = np.where(np.isfinite(best), best, 0.0).reshape(camera.height, camera.width)
+    return Observation(np.zeros((camera.height, camera.width, 3), np.uint8), depth, camera)
+
+
+def cube_points(camera: Camera, observation: Observation) -> np.ndarray:
+    """The cube's visible surface points (world), as a mask and the depth would give them."""
+    rows, cols = np.nonzero(observation.valid_depth)
+    points = camera.unproject(np.stack([cols, rows], 1).astype(float), observation.depth[rows, cols])
+    return points[np.all(np.abs(points - CUBE) < 0.0251, axis=1)]
+
+
+def test_a_slide_keeps_its_starting_height_on_the_same_pixels():
+    camera = tabletop_camera()
+    origin = camera.cam_to_world[:3, 3]
+    true = np.array([[0.5, -0.1, 0.03], [0.5, 0.0, 0.03], [0.5, 0.1, 0.03]])
+    noisy = origin + (true - origin) * np.array([[1.0], [1.06], [0.93]])  # off along the rays
+    fixed = onto_height(noisy, origin, 0.03)
+    np.testing.assert_allclose(fixed, true, atol=1e-9)
+    np.testing.assert_allclose(camera.project(fixed)[0], camera.project(noisy)[0], atol=1e-6)
+
+
+def test_the_pushing_hand_touches_the_object_at_its_rear():
+    rng = np.random.default_rng(0)
+    points = CUBE + rng.uniform(-0.025, 0.025, (400, 3))
+    path = CUBE + np.outer(np.linspace(0, 0.2, 5), [0.0, 1.0, 0.0])  # pushed along +y
+    contact = rear_contact(points, path, 0.012, ManipulationConfig())
+    np.testing.assert_allclose(contact, CUBE - [0.0, 0.025 + 0.012, 0.0], atol=2e-3)
+
+
+@pytest.mark.parametrize("ray_error", [0.9, 1.0, 1.08])
+def test_a_put_down_settles_on_the_surface_seen_along_its_ray(ray_error):
+    camera = tabletop_camera()
+    observation = tabletop(camera)
+    points = cube_points(camera, observation)
+    assert len(points) > 100
+    contact = points.mean(axis=0)
+    goal = np.array([0.5, 0.1, PAD[4] + 0.025])  # the cube's centre resting on the pad
+    lift = np.array([0.0, 0.0, 0.1])
+    centres = np.array([CUBE, CUBE + lift, goal + lift, goal])
+    origin = camera.cam_to_world[:3, 3]
+    centres[-1] = origin + ray_error * (goal - origin)  # the plan's end, off along its ray
+    transforms = np.repeat(np.eye(4)[None], 4, axis=0)
+    transforms[:, :3, 3] = centres - CUBE
+    trajectory = RigidTrajectory(transforms, np.ones((4, len(points)), bool), np.zeros(4))
+    path = transforms[:, :3, 3] + contact
+    settled = settle_on_support(trajectory, path, points, observation)
+    end = settled.transforms[-1, :3, 3] + CUBE
+    np.testing.assert_allclose(end, goal, atol=0.006)  # on the pad, within a 1 cm cell's reach
+    np.testing.assert_allclose(settled.transforms[:3], transforms[:3])  # the carry is unchanged
+    np.testing.assert_allclose(camera.project((end - CUBE + contact)[None])[0],
+                               camera.project(path[-1:])[0], atol=1e-6)  # on the plan's pixel
