@@ -15,9 +15,10 @@ How the three kinds of robot map onto :class:`Executor`:
   scene, the solver recovers the static scene's motion and the camera motion is its inverse;
   ``commands`` maps each camera motion to the closest discrete move
   (``Commands(kind="discrete")``); ``effector_m`` in each report is the camera position.
-* **Franka Panda through franky**: like Meta-World (``"subgoals"``), but ``execute`` sends each
-  subgoal as a Cartesian waypoint motion and a gripper command to ``franky.Robot``; reports carry
-  the measured flange position, so stall detection and replanning work unchanged.
+* **Franka Panda through franky** (``executors/franka``): like Meta-World (``"subgoals"``), but
+  ``execute`` sends runs of subgoals as Cartesian waypoint motions, with gripper commands between
+  them, to ``franky.Robot``; reports carry the measured tool-centre position every control
+  period, so stall detection and replanning work unchanged.
 """
 
 from __future__ import annotations

@@ -178,6 +178,14 @@ def test_inconsistent_settings_are_refused_with_the_reason(params, message):
         resolve_spec(resolved, Registry.discover())
 
 
+def test_a_realsense_camera_without_its_library_is_one_clear_error():
+    if importlib.util.find_spec("pyrealsense2") is not None:
+        pytest.skip("pyrealsense2 is installed: this tests the message given without it")
+    with pytest.raises(MissingResourceError, match="pip install pyrealsense2"):
+        make_executor(launch_simulator=False, camera={"source": "realsense",
+                                                      "calibration": RECORDED_CAMERA["calibration"]})
+
+
 def test_a_calibration_that_is_not_rigid_is_refused(tmp_path):
     import json
 
