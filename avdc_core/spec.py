@@ -17,8 +17,9 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -101,6 +102,17 @@ def check_device(device: str) -> str:
         raise ValueError(f"device {device!r}: torch sees {count} CUDA GPU(s) on this machine"
                          + ("; use device: cpu" if count == 0 else f"; use cuda:0 .. cuda:{count - 1}"))
     return device
+
+
+def check_choice(value: str, choices: Sequence[str], what: str, field: str) -> str:
+    """``value`` if it is one of ``choices``; else a :class:`SpecError` naming ``field``, the
+    closest choice and all of them (``what``: e.g. ``"MiniWorld task"``)."""
+    if value not in choices:
+        close = difflib.get_close_matches(value, choices, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ";"
+        noun = what.split()[-1]
+        raise SpecError(f"{field}: unknown {what} {value!r}{hint} valid {noun}s: {', '.join(choices)}")
+    return value
 
 
 def checked_by(check: Callable[[Any, str], Any]) -> AfterValidator:

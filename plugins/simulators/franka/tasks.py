@@ -7,12 +7,11 @@ a seed places); success is judged from the object's final pose (:meth:`TabletopT
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
-from avdc_core.errors import SpecError
+from avdc_core.spec import check_choice
 
 TABLE_TOP_Z = 0.0
 CAMERA_NAME = "front"
@@ -95,8 +94,4 @@ DEFAULT_TASKS = tuple(TASKS)
 
 def check_task(task: str, field: str = "task") -> str:
     """``task`` if the tabletop has it; raises listing the valid names and the closest."""
-    if task not in TASKS:
-        close = difflib.get_close_matches(task, TASKS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ";"
-        raise SpecError(f"{field}: unknown franky-sim task {task!r}{hint} valid tasks: {', '.join(TASKS)}")
-    return task
+    return check_choice(task, list(TASKS), "franky-sim task", field)

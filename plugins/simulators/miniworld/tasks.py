@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-
-from avdc_core.errors import SpecError
+from avdc_core.spec import check_choice
 
 TASKS = {
     "one-room": "MiniWorld-OneRoom-v0",
@@ -35,11 +33,7 @@ FORWARD_STEP_M = 0.4
 
 def check_task(task: str, field: str = "task") -> str:
     """``task`` if MiniWorld has it; raises listing the valid names and the closest."""
-    if task not in TASKS:
-        close = difflib.get_close_matches(task, TASKS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ";"
-        raise SpecError(f"{field}: unknown MiniWorld task {task!r}{hint} valid tasks: {', '.join(TASKS)}")
-    return task
+    return check_choice(task, list(TASKS), "MiniWorld task", field)
 
 
 def task_text(task: str) -> str:
