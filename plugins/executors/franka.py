@@ -280,7 +280,7 @@ class FrankaExecutor(Executor):
             if run[0].closed != self._gripper_closed():
                 report = self._set_gripper(run[0].closed, grasping)
                 yield report
-                if report.success or "missed" in report.info.get("gripper", ""):
+                if report.success or (run[0].closed and grasping and not self._holding):  # a missed grasp
                     return
             ended = yield from self._move([w.position for w in run])
             if ended:
@@ -318,6 +318,7 @@ class FrankaExecutor(Executor):
                 if report.success:
                     return True
         except motion_errors() as error:
+            finished = True  # the robot ended the motion itself
             self.robot.recover_from_errors()
             yield self._report({"error": f"{type(error).__name__}: {error}", "recovered": True})
             return True
