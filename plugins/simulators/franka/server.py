@@ -188,7 +188,8 @@ class SimulatorProcess:
     log_path: Path
 
     def close(self) -> None:
-        """Stop the simulator (closing its standard input; killed if it does not end in 10 s)."""
+        """Stop the simulator (closing its standard input; killed if it does not end in 10 s);
+        its log is kept only when it did not end cleanly."""
         self.channel.close()
         if self.process.poll() is None:
             self.process.stdin.close()
@@ -198,6 +199,8 @@ class SimulatorProcess:
                 self.process.kill()
                 self.process.wait()
         self.process.stdout.close()
+        if self.process.returncode == 0:
+            self.log_path.unlink(missing_ok=True)
 
 
 class SceneChannel:
