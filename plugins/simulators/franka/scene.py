@@ -104,14 +104,14 @@ class FrankySimScene(MujocoScene):
         joint = self.model.jnt_qposadr[self.object_joint]
         base = self.state()
         states = []
-        path = self.object_path()
-        path = np.concatenate([path, np.repeat(path[-1:], extra_steps, axis=0)])[: max_steps + 1]
+        full = self.object_path()
+        path = np.concatenate([full, np.repeat(full[-1:], extra_steps, axis=0)])[: max_steps + 1]
         for position in path:
             data = self.data_from_state(base)
             data.qpos[joint:joint + 3] = position
             data.qvel[:] = 0.0
             states.append(self.state(data))
-        return ExpertRollout(states, success=len(path) >= len(self.object_path()))
+        return ExpertRollout(states, success=len(path) >= len(full))
 
     def close(self) -> None:
         self.renderer.close()
