@@ -17,6 +17,7 @@ non-rigid ``cam_to_world`` is refused with the file and the reason.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -46,7 +47,7 @@ class CameraConfig(ComponentConfig):
             raise ValueError(f"source {self.source!r} needs {', '.join(missing)}")
         return self
 
-    def files(self, context: BuildContext) -> list:
+    def files(self, context: BuildContext) -> list[Path]:
         """The files this camera reads, resolved against the spec's folder."""
         return [context.resolve(path) for path in (self.calibration, self.rgb, self.depth) if path is not None]
 
@@ -93,7 +94,6 @@ class RealSenseCamera(RGBDCamera):
         except ImportError as error:
             raise MissingResourceError("camera source 'realsense' needs Intel's library: pip install "
                                        "pyrealsense2 (and a connected camera)") from error
-        self.rs = rs
         self.calibration = read_camera(context.resolve(config.calibration))
         rs_config = rs.config()
         if config.serial:

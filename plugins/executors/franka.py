@@ -328,7 +328,6 @@ class FrankaExecutor(Executor):
         return False
 
     def _stop(self) -> None:
-
         try:
             self.robot.stop()
             self.robot.join_motion()

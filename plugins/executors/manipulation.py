@@ -206,8 +206,8 @@ def settle_on_support(trajectory: RigidTrajectory, path: np.ndarray, points: np.
     """
     camera = observation.camera
     rows, cols = np.nonzero(observation.valid_depth)
-    step = max(1, int(np.sqrt(len(rows) / 20000)))  # ~20k surface points are plenty at 1 cm cells
-    rows, cols = rows[::step * step], cols[::step * step]
+    stride = max(1, len(rows) // 20000)  # ~20k surface points are plenty at 1 cm cells
+    rows, cols = rows[::stride], cols[::stride]
     scene = camera.unproject(np.stack([cols, rows], axis=1).astype(np.float64), observation.depth[rows, cols])
     low, high = points.min(axis=0) - object_margin_m, points.max(axis=0) + object_margin_m
     scene = scene[~np.all((scene >= low) & (scene <= high), axis=1)]

@@ -102,14 +102,13 @@ class FrankySimScene(MujocoScene):
         the robot still: a video of the task without any action (the paper's sense)."""
         self.sync()
         joint = self.model.jnt_qposadr[self.object_joint]
-        base = self.state()
-        states = []
+        data = self.data_from_state(self.state())
+        data.qvel[:] = 0.0
         full = self.object_path()
         path = np.concatenate([full, np.repeat(full[-1:], extra_steps, axis=0)])[: max_steps + 1]
-        for position in path:
-            data = self.data_from_state(base)
+        states = []
+        for position in path:  # only the object's position changes from state to state
             data.qpos[joint:joint + 3] = position
-            data.qvel[:] = 0.0
             states.append(self.state(data))
         return ExpertRollout(states, success=len(path) >= len(full))
 

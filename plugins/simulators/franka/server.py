@@ -43,8 +43,6 @@ from avdc_core.errors import MissingResourceError, SpecError
 
 KEY_VARIABLE = "AVDC_FRANKY_SIM_KEY"
 READY = "READY"
-ROBOT_PORT = 1337
-"""libfranka's command port (the gripper's is the next one)."""
 
 
 def loopback_candidates(first: str) -> list[str]:
