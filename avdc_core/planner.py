@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .interfaces import FlowEstimator, PoseSolver, Segmenter, VideoGenerator
+from .photometric import refine_photometric
 from .spec import PlanningConfig
 from .tracking import sample_mask_pixels, track_points
 from .types import Flow, Mask, Observation, Plan, SegmentTarget, Tracks, Video
@@ -73,6 +74,11 @@ class Planner:
         start = time.perf_counter()
         trajectory = self.solver.solve(points_world, tracks, observation.camera, mode=mode)
         timings["solve"] = time.perf_counter() - start
+        if self.config.photometric is not None and mode == "object":
+            start = time.perf_counter()
+            trajectory = refine_photometric(trajectory, video, mask, observation.depth, observation.camera,
+                                            points_world, tracks, self.config.photometric)
+            timings["refine"] = time.perf_counter() - start
         return Plan(text, observation, video, flow, mask, points_world, tracks, trajectory, timings)
 
 

@@ -29,6 +29,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .errors import MissingResourceError, SpecError
 from .interfaces import BuildContext, Component, ComponentConfig
+from .photometric import PhotometricConfig
 from .registry import PluginInfo, Registry
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -55,6 +56,8 @@ class PlanningConfig(_Strict):
     min_valid_tracks: int = Field(default=0, ge=0,
                                   description="cut the plan before the first frame with fewer valid "
                                   "tracks (occlusion at the end of a video); 0 = never cut")
+    photometric: PhotometricConfig | None = Field(default=None, description="refine object poses "
+                                                  "photometrically (avdc_core.photometric); null: off")
     seed: int = 0
 
 

@@ -7,6 +7,12 @@ Classifier-free guidance mixes text-conditioned and text-free predictions:
 ``v = v_null + w * (v_text - v_null)``.
 
 Images live in ``[-1, 1]``; ``x0`` is clipped to that range at every sampling step.
+
+``target="residual"`` diffuses ``(future - condition) / 2`` instead of the future frames: the
+still video (every frame a copy of the observation) is the zero of the noise process, so a model
+trained briefly already continues the observation rather than inventing another view. Chosen for
+the navigation model (configs/train-miniworld-cpu.yaml), whose frame-to-frame motion is small
+against the frame; ``"frames"`` is the paper's target.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ class DiffusionConfig(BaseModel):
     schedule: Literal["cosine"] = "cosine"
     prediction: Literal["v"] = "v"
     min_snr_gamma: float | None = Field(default=5.0, gt=0, description="min-SNR weight cap; null = unweighted")
+    target: Literal["frames", "residual"] = Field(
+        default="frames", description="what is diffused: the future frames, or their difference "
+        "from the condition frame, halved (a still video is zero)")
 
 
 def cosine_alphas_cumprod(steps: int, offset: float = 0.008) -> torch.Tensor:
@@ -57,13 +66,22 @@ class GaussianDiffusion:
     def _ab(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return self.alphas_cumprod.to(like.device)[t].to(torch.float32).view(-1, 1, 1, 1, 1)
 
-    def loss(self, model: VideoUNet, x0: torch.Tensor, cond: torch.Tensor, text: torch.Tensor,
+    def _encode(self, future: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The diffused quantity (in [-1, 1]) of future frames ``[B, C, F-1, H, W]``."""
+        return future if self.config.target == "frames" else (future - cond[:, :, None]) / 2
+
+    def _decode(self, x0: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Future frames in [-1, 1] from the diffused quantity (inverse of :meth:`_encode`)."""
+        return x0 if self.config.target == "frames" else (cond[:, :, None] + 2 * x0).clamp(-1, 1)
+
+    def loss(self, model: VideoUNet, future: torch.Tensor, cond: torch.Tensor, text: torch.Tensor,
              keep_text: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The min-SNR-weighted v-prediction MSE of a batch (a scalar).
 
-        ``x0 [B, C, F-1, H, W]`` future frames and ``cond [B, C, H, W]`` in [-1, 1];
+        ``future [B, C, F-1, H, W]`` frames and ``cond [B, C, H, W]`` in [-1, 1];
         timesteps and noise come from ``generator`` (on the batch's device).
         """
+        x0 = self._encode(future, cond)
         batch = x0.shape[0]
         t = torch.randint(0, self.config.steps, (batch,), generator=generator, device=generator.device)
         noise = torch.randn(x0.shape, generator=generator, device=generator.device)
@@ -115,4 +133,4 @@ class GaussianDiffusion:
                 x = x + sigma * noise.to(x.device, x.dtype)
             if on_step is not None:
                 on_step(i)
-        return x
+        return self._decode(x, cond)

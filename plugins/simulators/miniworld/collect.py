@@ -50,39 +50,41 @@ def collect_demonstrations(tasks: Sequence[str], episodes: int, out: Path, resol
     written: dict[str, int] = {}
     for task in tasks:
         written[task], seed = 0, first_seed
-        for episode in range(episodes):
-            folder = root / f"{task}-{episode:03d}"
-            if (folder / "info.json").is_file():
-                seed = 1 + json.loads((folder / "info.json").read_text())["seed"]
-            else:
-                seed = _record_first_success(task, folder, seed, resolution, max_steps, hold_frames,
-                                             (fov_deg, turn_step_deg, forward_step_m))
-            written[task] += 1
-            if progress:
-                progress(1)
+        scene = MiniWorldScene(task, resolution[0], resolution[1], first_seed, turn_step_deg,
+                               forward_step_m, fov_deg)
+        try:
+            for episode in range(episodes):
+                folder = root / f"{task}-{episode:03d}"
+                if (folder / "info.json").is_file():
+                    seed = 1 + json.loads((folder / "info.json").read_text())["seed"]
+                else:
+                    seed = _record_first_success(scene, folder, seed, max_steps, hold_frames, {
+                        "fov_deg": fov_deg, "turn_step_deg": turn_step_deg, "forward_step_m": forward_step_m})
+                written[task] += 1
+                if progress:
+                    progress(1)
+        finally:
+            scene.close()
     return written
 
 
-def _record_first_success(task: str, folder: Path, seed: int, resolution: tuple[int, int], max_steps: int,
-                          hold_frames: int, camera: tuple[float, float, float]) -> int:
-    """Record the first seed from ``seed`` on whose expert succeeds; returns the next seed."""
-    fov_deg, turn_step_deg, forward_step_m = camera
+def _record_first_success(scene: MiniWorldScene, folder: Path, seed: int, max_steps: int,
+                          hold_frames: int, camera: dict[str, float]) -> int:
+    """Record the first seed from ``seed`` on whose expert succeeds; returns the next seed.
+    ``camera``: the settings the scene was made with, written to ``info.json``."""
+    task = scene.task
     for attempt in range(MAX_FAILED_SEEDS):
-        scene = MiniWorldScene(task, resolution[0], resolution[1], seed + attempt, turn_step_deg,
-                               forward_step_m, fov_deg)
-        try:
-            rollout = scene.expert_rollout(max_steps, extra_steps=hold_frames)
-            video = scene.render_video(rollout.states) if rollout.success else None
-        finally:
-            scene.close()
-        if video is None:
+        scene.reset(seed + attempt)
+        rollout = scene.expert_rollout(max_steps, extra_steps=hold_frames)
+        if not rollout.success:
             continue
+        video = scene.render_video(rollout.states)
         for index, frame in enumerate(video.frames):
             write_frame(folder / "frames" / f"{index:02d}.png", frame)
         (folder / "info.json").write_text(json.dumps({
             "task": task, "camera": "agent", "seed": seed + attempt, "frames": len(video.frames),
-            "steps": len(video.frames) - 1 - hold_frames, "resolution": list(resolution),
-            "fov_deg": fov_deg, "turn_step_deg": turn_step_deg, "forward_step_m": forward_step_m}))
+            "steps": len(video.frames) - 1 - hold_frames, "resolution": [scene.width, scene.height],
+            **camera}))
         return seed + attempt + 1
     raise InputDataError(f"MiniWorld's expert did not reach the target on {task!r} from {MAX_FAILED_SEEDS} "
                          f"starts in a row (seeds {seed}-{seed + MAX_FAILED_SEEDS - 1}, at most {max_steps} "

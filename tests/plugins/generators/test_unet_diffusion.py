@@ -73,6 +73,21 @@ def test_samplers_recover_the_data_with_a_perfect_denoiser(eta, steps):
     torch.testing.assert_close(out, x0, atol=1e-4, rtol=0)
 
 
+def test_residual_target_diffuses_the_change_from_the_condition_frame():
+    diffusion = GaussianDiffusion(DiffusionConfig(steps=50, target="residual"))
+    gen = torch.Generator().manual_seed(1)
+    cond = torch.rand(2, 3, 8, 8, generator=gen) * 1.6 - 0.8
+    future = (cond[:, :, None] + torch.rand(2, 3, 3, 8, 8, generator=gen) * 0.2 - 0.1).clamp(-1, 1)
+    residual = (future - cond[:, :, None]) / 2
+    model = OracleModel(residual, diffusion)  # denoises the residual, not the frames
+    out = diffusion.sample(model, cond, torch.zeros(2, 384), torch.Generator().manual_seed(0), sample_steps=5)
+    torch.testing.assert_close(out, future, atol=1e-4, rtol=0)
+    keep = torch.ones(2, dtype=torch.bool)
+    assert diffusion.loss(model, future, cond, torch.zeros(2, 384), keep, torch.Generator()).item() < 1e-8
+    frames_model = GaussianDiffusion(DiffusionConfig(steps=50))
+    assert frames_model.loss(model, future, cond, torch.zeros(2, 384), keep, torch.Generator()).item() > 1e-3
+
+
 def test_loss_is_zero_for_a_perfect_denoiser_and_min_snr_weighted_otherwise():
     diffusion = GaussianDiffusion(DiffusionConfig(steps=50, min_snr_gamma=5.0))
     x0 = torch.rand(4, 3, 3, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
