@@ -53,19 +53,34 @@ class SceneParts:
              where: str = "mask") -> np.ndarray:
         """``[H, W]`` bool: pixels whose part is one of ``parts`` or belongs to one of ``bodies``.
 
-        A name the scene does not have raises :class:`InputDataError` listing the closest ones."""
-        for kind, wanted, known in (("body", bodies, self.body_names), ("part", parts, self.part_names)):
-            for name in wanted:
-                if name not in known:
-                    close = difflib.get_close_matches(name, [n for n in known if n], n=3)
-                    raise InputDataError(f"{where}: the scene has no {kind} named {name!r}"
-                                         + (f"; closest: {', '.join(close)}" if close else ""))
-        body_ids = [self.body_names.index(name) for name in bodies]
-        selected = np.isin(np.asarray(self.part_names), list(parts)) | np.isin(self.part_body, body_ids)
+        Each is a name or ``#<index>`` (for unnamed ones, e.g. ``#34``: body 34). A name the scene
+        does not have raises :class:`InputDataError` listing the closest ones."""
+        body_ids = [_index("body", ref, self.body_names, where) for ref in bodies]
+        part_ids = [_index("part", ref, self.part_names, where) for ref in parts]
+        selected = np.isin(np.arange(len(self.part_names)), part_ids) | np.isin(self.part_body, body_ids)
         visible = segmentation >= 0
         mask = np.zeros(segmentation.shape, dtype=bool)
         mask[visible] = selected[segmentation[visible]]
         return mask
+
+
+def reference(index: int, names: Sequence[str]) -> str:
+    """How :meth:`SceneParts.mask` names body or part ``index``: its name, or ``#<index>`` if it has none."""
+    return names[index] or f"#{index}"
+
+
+def _index(kind: str, ref: str, names: Sequence[str], where: str) -> int:
+    if ref.startswith("#") and ref[1:].isdigit():
+        if int(ref[1:]) >= len(names):
+            raise InputDataError(f"{where}: {kind} {ref} does not exist; the scene has {len(names)} "
+                                 f"{kind}s (#0-#{len(names) - 1})")
+        return int(ref[1:])
+    if ref not in names:
+        close = difflib.get_close_matches(ref, [n for n in names if n], n=3)
+        raise InputDataError(f"{where}: the scene has no {kind} named {ref!r}"
+                             + (f"; closest: {', '.join(close)}" if close else "")
+                             + f" (unnamed {kind}s: #<index>)")
+    return names.index(ref)
 
 
 @dataclass(frozen=True)

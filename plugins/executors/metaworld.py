@@ -25,11 +25,11 @@ from avdc_core.interfaces import BuildContext, ComponentConfig, EvalGrid
 from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarget, StepReport
 from avdc_plugins.simulators.metaworld.tasks import (
     CAMERAS,
+    DEFAULT_OBJECTS,
     FINGER_BODIES,
     PAPER_CAMERAS,
     PAPER_TASKS,
     TaskObject,
-    default_object,
     task_text,
     unknown_name,
 )
@@ -59,7 +59,8 @@ class MetaWorldExecutor(SceneExecutor):
         fit_workspace: bool = Field(default=True, description="slide plan points outside the arm's "
                                     "workspace along their viewing rays into it (see manipulation)")
         manipulation: ManipulationConfig = ManipulationConfig()
-        object: TaskObject | None = Field(default=None, description="override the task's object")
+        object: TaskObject | None = Field(default=None, description="override the task's object (default: "
+                                          "the table's entry, else the part the task's expert moves)")
         record: bool = Field(default=False, description="keep an RGB frame of every step")
 
         @field_validator("task")
@@ -84,16 +85,20 @@ class MetaWorldExecutor(SceneExecutor):
         from avdc_plugins.simulators.metaworld.scene import check_task
 
         self.task = check_task(config.task, field="executor.params.task")
-        self.object = config.object or default_object(self.task, field="executor.params.object")
+        self._override = config.object or DEFAULT_OBJECTS.get(self.task)
+        self.object = self._override
         self._holding = False
 
     # --- episode ------------------------------------------------------------------------------
     def reset(self, seed: int) -> Observation:
+        from avdc_plugins.simulators.metaworld.objects import moving_object
         from avdc_plugins.simulators.metaworld.scene import MetaWorldScene
 
         width, height = self.config.resolution
         self._holding = False
-        return self._start(lambda: MetaWorldScene(self.task, self.config.camera, width, height, seed))
+        observation = self._start(lambda: MetaWorldScene(self.task, self.config.camera, width, height, seed))
+        self.object = self._override or moving_object(self._scene())
+        return observation
 
     def task_text(self) -> str:
         return task_text(self.task)

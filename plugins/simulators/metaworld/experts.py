@@ -8,12 +8,15 @@ from typing import Any
 from avdc_core.errors import MissingResourceError
 from avdc_core.simulation import ExpertRollout
 
+POLICY_NAMES = {"peg-insert-side": "SawyerPegInsertionSideV3Policy"}
+"""Experts whose class name does not follow the task's name (a test checks all 50 v3 tasks)."""
+
 
 def expert_policy(task: str) -> Any:
     """A fresh instance of Meta-World's scripted expert for ``task`` (e.g. ``door-open``)."""
     import metaworld.policies as policies
 
-    class_name = "Sawyer" + "".join(part.capitalize() for part in task.split("-")) + "V3Policy"
+    class_name = POLICY_NAMES.get(task, "Sawyer" + "".join(part.capitalize() for part in task.split("-")) + "V3Policy")
     if not hasattr(policies, class_name):
         raise MissingResourceError(f"Meta-World has no scripted expert {class_name} for task {task!r}")
     return getattr(policies, class_name)()

@@ -1,8 +1,11 @@
-"""Per-task knowledge for Meta-World: which object to mask and track, where to grasp it.
+"""Per-task knowledge for Meta-World: overrides of which object to mask and track, where to grasp it.
 
-Objects are chosen **by geom/body name** (the paper's numeric geom ids do not carry over to v3).
-The defaults cover the paper's 11 tasks; any task can be added or overridden from a spec
-(``executor.params.object`` / ``segmenter.params.objects``). Measured choices: a hinged door is
+Every task's object is found automatically (:mod:`.objects`: the part its expert moves); this
+table only overrides that choice, by geom/body name (the paper's numeric geom ids do not carry
+over to v3), and adds the part to grasp where measured. Its entries cover the paper's 11 tasks
+(the automatic choice picks the same bodies on all of them; a test checks it); any task can be
+overridden from a spec (``executor.params.object`` / ``segmenter.params.objects``). Measured
+choices: a hinged door is
 tracked as the whole ``door_link`` body but grasped at its ``handle`` geom. The hammer and the assembly wrench
 are tracked as whole bodies and grasped at their handle geoms: a handle alone is a thin, small
 shape whose pose solve is ill-conditioned (17-32 cm errors from exact tracks on corner2), and the
@@ -16,14 +19,14 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from avdc_core.errors import InputDataError
 from avdc_core.interfaces import ComponentConfig
 
 
 class TaskObject(ComponentConfig):
-    """The object of a task, by name: the mask is every geom of ``bodies`` plus ``geoms``;
-    ``grasp_geoms`` (optional) is the part the hand grasps or pushes, if not the whole mask.
-    (Geoms are the scene's segmentation parts: :class:`avdc_core.simulation.SceneParts`.)"""
+    """The object of a task: the mask is every geom of ``bodies`` plus ``geoms``; ``grasp_geoms``
+    (optional) is the part the hand grasps or pushes, if not the whole mask. Each is a name or,
+    for an unnamed one, ``#<index>``. (Geoms are the scene's segmentation parts:
+    :class:`avdc_core.simulation.SceneParts`.)"""
 
     bodies: tuple[str, ...] = ()
     geoms: tuple[str, ...] = ()
@@ -68,12 +71,3 @@ DEFAULT_OBJECTS: dict[str, TaskObject] = {
 def task_text(task: str) -> str:
     """The task description given to a video generator, as in the paper (``door open``)."""
     return task.replace("-", " ")
-
-
-def default_object(task: str, field: str = "object") -> TaskObject:
-    """The default object of ``task``; raises naming the tasks that have one."""
-    if task not in DEFAULT_OBJECTS:
-        raise InputDataError(
-            f"{field}: no default object for Meta-World task {task!r}; name it in the spec, e.g. "
-            f"object: {{bodies: [<body name>]}} (tasks with a default: {', '.join(DEFAULT_OBJECTS)})")
-    return DEFAULT_OBJECTS[task]

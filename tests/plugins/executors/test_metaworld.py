@@ -273,6 +273,23 @@ def test_executor_reaches_success_from_an_exact_object_trajectory():
         executor.close()
 
 
+def test_a_task_outside_the_table_gets_the_part_its_expert_moves_for_mask_and_executor():
+    """plate-slide's puck is an unnamed body: the executor names it by index, sim-mask masks it."""
+    from avdc_plugins.segmenters.sim_mask import SimulatorMask
+
+    executor = make_executor("plate-slide", "corner", resolution=(160, 120))
+    try:
+        observation = executor.reset(seed=0)
+        target = executor.segment_target()
+        assert target.hints["bodies"] == ["#34"]
+        mask = SimulatorMask(SimulatorMask.Config(), BuildContext()).segment(observation, target)
+        puck = np.isin(observation.simulator.segmentation, np.flatnonzero(executor.scene.geom_body == 34))
+        np.testing.assert_array_equal(mask.pixels, puck)
+        assert puck.sum() > 5
+    finally:
+        executor.close()
+
+
 @pytest.mark.parametrize("task, body_name", [("basketball", "basketball"), ("shelf-place", "obj")])
 def test_a_grasped_object_is_held_and_its_target_names_the_fingers(task, body_name):
     """The object's true motion drives a real grasp; once the hand has closed on it both fingers
