@@ -38,7 +38,7 @@ from dataclasses import replace
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .solve import point_jacobian, projection_jacobian
+from .solve import projection_jacobian, reference_covariance
 from .tracking import bilinear_sample
 from .types import Camera, Mask, RigidTrajectory, Tracks, Video, invert_rigid, transform_points
 
@@ -267,7 +267,7 @@ def refine_photometric(trajectory: RigidTrajectory, video: Video, mask: Mask, de
     shift = _centroid_shift(data, start, poses)
     poses = np.where((shift <= config.max_shift_px)[:, None, None], poses, start)
     hessian, _ = objective.normal_equations(poses)
-    refined = _with_poses(trajectory, data, poses, c0, np.linalg.pinv(hessian))
+    refined = _with_poses(trajectory, data, poses, camera, np.linalg.pinv(hessian))
     points_world = np.asarray(points_world, dtype=np.float64)
     pixels = np.stack([camera.project(transform_points(t, points_world))[0] for t in refined.transforms])
     errors = np.linalg.norm(pixels - tracks.pixels, axis=-1)
@@ -308,21 +308,14 @@ def _centroid_shift(data: _Frames, before: np.ndarray, after: np.ndarray) -> np.
     return np.linalg.norm(pixels[1] - pixels[0], axis=1)
 
 
-def _with_poses(trajectory: RigidTrajectory, data: _Frames, poses: np.ndarray, c0: np.ndarray,
+def _with_poses(trajectory: RigidTrajectory, data: _Frames, poses: np.ndarray, camera: Camera,
                 twist_covariance: np.ndarray) -> RigidTrajectory:
     """The trajectory with refined camera-frame ``poses`` and the uncertainty of the points'
     centroid under them (``twist_covariance [B, 6, 6]``, the joint fit's inverse information)."""
-    import torch
-
-    centroid = data.points.mean(axis=0)
-    reference = point_jacobian(torch.as_tensor(poses[:, :3, :3] @ centroid + poses[:, :3, 3])).numpy()
-    rotation = c0[:3, :3]
-    covariance = rotation @ reference @ twist_covariance @ np.swapaxes(reference, 1, 2) @ rotation.T
-    ray = rotation @ centroid / np.linalg.norm(centroid)
-    ray_std = np.sqrt(np.maximum(np.einsum("i,tij,j->t", ray, covariance, ray), 0.0))
+    covariance, ray = reference_covariance(twist_covariance, poses, data.points.mean(axis=0), camera, "object")
+    c0 = camera.cam_to_world
     transforms = trajectory.transforms.copy()
     transforms[1:] = c0 @ poses @ invert_rigid(c0)
-    std = np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2), 0.0))
     return replace(trajectory, transforms=transforms,
-                   translation_std_m=np.concatenate([np.zeros((1, 3)), std]),
-                   ray_std_m=np.concatenate([[0.0], ray_std]))
+                   translation_std_m=np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2), 0.0)),
+                   ray_std_m=np.sqrt(np.maximum(np.einsum("i,tij,j->t", ray, covariance, ray), 0.0)))

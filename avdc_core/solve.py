@@ -230,12 +230,23 @@ def position_covariance(problem: SolveProblem, motions_cam: np.ndarray, inliers:
     variance = np.maximum((weight * errors[1:] ** 2).sum(axis=1) / dof, NOISE_FLOOR_PX**2)
     twist = variance[:, None, None] * np.linalg.pinv(information)
     centroid = problem.points_cam[problem.valid[0]].mean(axis=0)
-    if problem.mode == "object":
+    return reference_covariance(twist, motions, centroid, problem.camera, problem.mode)
+
+
+def reference_covariance(twist: np.ndarray, motions: np.ndarray, centroid: np.ndarray, camera: Camera,
+                         mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`position_covariance`'s result from the covariance ``twist [T-1, 6, 6]`` of the
+    left perturbations of frames 1.. (``motions [T-1, 4, 4]``, frame-0 camera frame) and the
+    points' frame-0 ``centroid`` (camera frame)."""
+    import torch
+
+    if mode == "object":
         moved = motions[:, :3, :3] @ centroid + motions[:, :3, 3]
         reference = point_jacobian(torch.as_tensor(moved)).numpy()
     else:  # the camera centre G_t^-1 0 moves by -R_t^T v under exp(xi) G_t
-        reference = np.concatenate([-np.swapaxes(motions[:, :3, :3], 1, 2), np.zeros((frames, 3, 3))], axis=2)
-    rotation = problem.camera.cam_to_world[:3, :3]
+        reference = np.concatenate([-np.swapaxes(motions[:, :3, :3], 1, 2),
+                                    np.zeros((len(motions), 3, 3))], axis=2)
+    rotation = camera.cam_to_world[:3, :3]
     covariance = rotation @ reference @ twist @ np.swapaxes(reference, 1, 2) @ rotation.T
     ray = rotation @ centroid / np.linalg.norm(centroid)
     return np.concatenate([np.zeros((1, 3, 3)), covariance]), ray

@@ -75,7 +75,7 @@ class DisTemplateFlow(FlowEstimator):
                 break
             shift = self._match(frames[t], frames[t + 1], current, forward[t])
             if shift is None:
-                current = _carry(current, forward[t])
+                current = carry_mask(current, forward[t])
                 continue
             grown = cv2.dilate(current.astype(np.uint8), kernel).astype(bool)
             forward[t][grown] = shift
@@ -107,11 +107,21 @@ class DisTemplateFlow(FlowEstimator):
         row, col = np.unravel_index(np.argmin(cost), cost.shape)
         shift = np.array([du[0, col] + _parabola(cost[row, col - 1:col + 2]),
                           dv[row, 0] + _parabola(cost[row - 1:row + 2, col])], dtype=np.float32)
-        grid_u, grid_v = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        warped = cv2.remap(second, grid_u + dis_flow[..., 0], grid_v + dis_flow[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-        dis_error = float(((warped[mask] - first[mask]) ** 2).sum(axis=1).mean())
-        return shift if ssd[row, col] < self.config.win_ratio * dis_error else None
+        return shift if ssd[row, col] < self.config.win_ratio * warp_error(first, second, dis_flow, mask) else None
+
+
+def warp_error(first: np.ndarray, second: np.ndarray, flow: np.ndarray, mask: np.ndarray,
+               statistic=np.mean) -> float:
+    """``statistic`` (mean by default) of the squared RGB difference over ``mask`` between
+    ``first`` and ``second`` (float images ``[H, W, 3]``) warped back by ``flow [H, W, 2]``: how
+    well the flow explains the next frame there."""
+    import cv2
+
+    height, width = mask.shape
+    grid_u, grid_v = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    warped = cv2.remap(second, grid_u + flow[..., 0], grid_v + flow[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    return float(statistic(((warped[mask] - first[mask]) ** 2).sum(axis=1)))
 
 
 def _parabola(values: np.ndarray) -> float:
@@ -128,7 +138,7 @@ def _shift(mask: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return _paint(mask.shape, rows + int(round(float(shift[1]))), cols + int(round(float(shift[0]))))
 
 
-def _carry(mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def carry_mask(mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``mask`` carried by a dense ``flow`` (each pixel to its rounded destination; holes closed)."""
     import cv2
 
