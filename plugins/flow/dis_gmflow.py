@@ -21,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from avdc_core import BuildContext, ComponentConfig, Flow, FlowEstimator, Video, hookimpl
+from avdc_core import BuildContext, ComponentConfig, Flow, Video, hookimpl
 from avdc_core.types import Mask
 
-from .dis_template import carry_mask, warp_error
+from .dis_template import DisThenObjectFlow, carry_mask, warp_error
 from .networks import GmflowConfig, GmflowFlow
-from .opencv import DisConfig, OpenCvDis
+from .opencv import DisConfig
 
 
 class DisGmflowConfig(ComponentConfig):
@@ -40,7 +40,7 @@ class DisGmflowConfig(ComponentConfig):
                              "the object is below this times DIS's")
 
 
-class DisGmflowFlow(FlowEstimator):
+class DisGmflowFlow(DisThenObjectFlow):
     """Fine DIS flow, replaced on the target object by GMFlow (run on a box around it) where that
     explains the next frame better."""
 
@@ -49,15 +49,11 @@ class DisGmflowFlow(FlowEstimator):
 
     def __init__(self, config: DisGmflowConfig, context: BuildContext) -> None:
         super().__init__(config, context)
-        self._dis = OpenCvDis(config.dis, context)
         self._gmflow = GmflowFlow(config.gmflow, context)
 
     @classmethod
     def check_files(cls, config: DisGmflowConfig, context: BuildContext) -> None:
         GmflowFlow.check_files(config.gmflow, context)
-
-    def estimate(self, video: Video, backward: bool = True) -> Flow:
-        return self._dis.estimate(video, backward)
 
     def refine(self, video: Video, flow: Flow, mask: Mask) -> Flow:
         """``flow`` (this estimator's DIS flow of ``video``) with GMFlow's on the object of ``mask``

@@ -46,19 +46,24 @@ class TemplateConfig(ComponentConfig):
                             "follows them, and one translation cannot describe a large object's motion")
 
 
-class DisTemplateFlow(FlowEstimator):
-    """Fine DIS flow, replaced on the target object by masked template matching where that
-    explains the next frame better."""
+class DisThenObjectFlow(FlowEstimator):
+    """DIS over the whole video (``config.dis``); a subclass corrects the object's flow in
+    ``refine`` once the planner knows its mask (:class:`avdc_core.planner.MaskRefinedFlow`)."""
 
-    name = "dis-template"
-    Config = TemplateConfig
-
-    def __init__(self, config: TemplateConfig, context: BuildContext) -> None:
+    def __init__(self, config: ComponentConfig, context: BuildContext) -> None:
         super().__init__(config, context)
         self._dis = OpenCvDis(config.dis, context)
 
     def estimate(self, video: Video, backward: bool = True) -> Flow:
         return self._dis.estimate(video, backward)
+
+
+class DisTemplateFlow(DisThenObjectFlow):
+    """Fine DIS flow, replaced on the target object by masked template matching where that
+    explains the next frame better."""
+
+    name = "dis-template"
+    Config = TemplateConfig
 
     def refine(self, video: Video, flow: Flow, mask: Mask) -> Flow:
         """``flow`` (this estimator's DIS flow of ``video``) with the object of ``mask`` (frame 0)
