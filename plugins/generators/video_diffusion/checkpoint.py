@@ -28,6 +28,8 @@ from .diffusion import DiffusionConfig, GaussianDiffusion
 from .unet import UNetConfig, VideoUNet
 
 FORMAT = "avdc-video-diffusion/1"
+TARGETS = {"frames": "the future frames", "residual": "each future frame's difference from the condition frame"}
+"""What the model card says each ``DiffusionConfig.target`` diffuses."""
 HOW_TO_GET = ("train one with `avdc train CONFIG.yaml` (it writes <out_dir>/model.safetensors and "
               "model.json); pretrained weights cannot be downloaded here")
 
@@ -259,7 +261,7 @@ U-Net, {unet.conv} convolutions, {unet.image_size[0]}x{unet.image_size[1]} px, {
 {list(unet.multipliers)}, {unet.res_blocks} ResNet blocks per level, attention at the
 {unet.attention_levels} lowest levels, text from `{card.text_encoder.plugin}` ({unet.text_dim}-d);
 {card.diffusion.steps} diffusion steps, {card.diffusion.schedule} schedule, {card.diffusion.prediction}-prediction,
-min-SNR gamma {card.diffusion.min_snr_gamma}.
+min-SNR gamma {card.diffusion.min_snr_gamma}; it diffuses {TARGETS[card.diffusion.target]}.
 
 ## Training
 {card.step} optimizer steps in {card.train_seconds / 60:.1f} minutes of wall time (all sittings).
