@@ -4,12 +4,13 @@ Every task's object is found automatically (:mod:`.objects`: the part its expert
 table only overrides that choice, by geom/body name (the paper's numeric geom ids do not carry
 over to v3), and adds the part to grasp where measured. Its entries cover the paper's 11 tasks
 (the automatic choice picks the same bodies on all of them; a test checks it); any task can be
-overridden from a spec (``executor.params.object`` / ``segmenter.params.objects``). Measured
-choices: a hinged door is
-tracked as the whole ``door_link`` body but grasped at its ``handle`` geom. The hammer and the assembly wrench
-are tracked as whole bodies and grasped at their handle geoms: a handle alone is a thin, small
-shape whose pose solve is ill-conditioned (17-32 cm errors from exact tracks on corner2), and the
-whole ``asmbly_peg`` body's centroid sits on the ring, not on the handle.
+overridden from a spec (``executor.params.object`` / ``segmenter.params.objects``).
+
+Measured choices: a hinged door is tracked as the whole ``door_link`` body but grasped at its
+``handle`` geom. The hammer and the assembly wrench are tracked as whole bodies and grasped at
+their handle geoms: a handle alone is a thin, small shape whose pose solve is ill-conditioned
+(17-32 cm errors from exact tracks on corner2), and the whole ``asmbly_peg`` body's centroid sits
+on the ring, not on the handle.
 """
 
 from __future__ import annotations

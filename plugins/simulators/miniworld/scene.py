@@ -80,7 +80,9 @@ class MiniWorldScene(SimulatedScene):
     def reset(self, seed: int) -> None:
         """Start the episode of ``seed`` in this environment. Reusing one scene for many episodes
         keeps memory flat: every new MiniWorld environment holds on to its OpenGL resources even
-        after ``close`` (measured: ~40 MB per environment at 64x64, 11 GB after 300 episodes)."""
+        after ``close`` (measured at 64x64: 11 GB resident after 300 collected episodes with one
+        environment each). Reused, 10 and 60 episodes both peak at 400 MB, and an episode is the
+        same as in a fresh environment (frames and ``info.json``, checked on 5)."""
         self.env.reset(seed=seed)
         self.target = self.env.box
         self.expert = WaypointExpert(self.env, self.target, self.turn_step_deg)
