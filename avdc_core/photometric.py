@@ -19,8 +19,9 @@ result — switching it on or off is a one-line ablation. A frame keeps its refi
 that moves the object's projected centroid by at most ``max_shift_px``; an object with fewer than
 ``min_pixels`` usable mask pixels keeps the solver's poses.
 
-**Measured** (``tests/core/test_photometric.py``): a 15 cm textured box, 1 px track noise —
-translation errors fall about 5x (3.6 → 0.7 mm) and rotation errors 0.8° → 0.13°. On Meta-World's
+**Measured** (:func:`avdc_core.synthetic.box_scene`, 320x240, 4 seeds; ``tests/core/test_photometric.py``
+checks at least 2x): a 15 cm textured box, 1 px track noise — the largest translation error
+falls about 5x (3.6 → 0.7 mm) and the rotation error 0.8° → 0.13°. On Meta-World's
 corner camera at 320x240 most task objects cover under 300 pixels; on such objects (a 6 cm box
 at 1 m, or Meta-World's shelf-place block) intensities did not beat the tracks: pyramid levels
 mix the object with the background it moves over, and at full resolution its few pixels are
