@@ -34,12 +34,12 @@ quantity from tracks alone).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .solve import projection_jacobian, reference_covariance
+from .solve import project, projection_jacobian, reference_covariance
 from .tracking import bilinear_sample
 from .types import Camera, Mask, RigidTrajectory, Tracks, Video, invert_rigid, transform_points
 
@@ -88,12 +88,18 @@ def _gradients(image: np.ndarray) -> np.ndarray:
     return np.stack([gu, gv], axis=-1)
 
 
-def _level_intrinsics(K: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
-    """Focal lengths and principal point at pyramid ``level`` (pixel centres at integers)."""
+def _level_K(K: np.ndarray, level: int) -> np.ndarray:
+    """The intrinsics at pyramid ``level`` (each level halves the image; pixel centres at integers)."""
     scale = 2.0**level
-    focal = np.array([K[0, 0], K[1, 1]]) / scale
-    principal = (np.array([K[0, 2], K[1, 2]]) + 0.5) / scale - 0.5
-    return focal, principal
+    out = K.astype(np.float64).copy()
+    out[:2, :2] /= scale
+    out[:2, 2] = (K[:2, 2] + 0.5) / scale - 0.5
+    return out
+
+
+def _moved(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Camera-frame ``points [N, 3]`` moved by each of ``poses [B, 4, 4]``: ``[B, N, 3]``."""
+    return np.einsum("bij,nj->bni", poses[:, :3, :3], points) + poses[:, None, :3, 3]
 
 
 def _cauchy_weight(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -149,18 +155,12 @@ class _Frames:
         pixels = (self.pixels + 0.5) / 2.0**level - 0.5
         return bilinear_sample(self.images[0][level][..., None], pixels)[:, 0]
 
-    def project(self, poses: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
-        """Moved points ``[B, N, 3]`` and their pixels ``[B, N, 2]`` at ``level`` under ``poses``."""
-        focal, principal = _level_intrinsics(self.K, level)
-        moved = np.einsum("bij,nj->bni", poses[:, :3, :3], self.points) + poses[:, None, :3, 3]
-        z = np.maximum(moved[..., 2:], 1e-9)
-        return moved, moved[..., :2] / z * focal + principal
-
     def residuals(self, poses: np.ndarray, frames: np.ndarray, level: int,
                   template: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Intensity residuals ``[B, N]``, their validity (inside the image), gradients ``[B, N, 2]``
         and moved points, for frame ``frames[b]`` under ``poses[b]``."""
-        moved, pixels = self.project(poses, level)
+        moved = _moved(poses, self.points)
+        pixels = project(_level_K(self.K, level), moved)
         residual = np.zeros(pixels.shape[:2])
         gradient = np.zeros(pixels.shape)
         inside = np.zeros(pixels.shape[:2], dtype=bool)
@@ -180,15 +180,16 @@ class _Objective:
     ``photo_sigma``) plus the Gaussian reprojection term of the solver's inlier tracks (noise
     ``track_sigma`` pixels per axis), both per frame."""
 
-    def __init__(self, data: _Frames, frames: np.ndarray, level: int, tracks: tuple[np.ndarray, ...],
+    def __init__(self, data: _Frames, frames: np.ndarray, level: int, tracks: _TrackTerm,
                  photo_sigma: np.ndarray, photo_weight: float) -> None:
         import torch
 
         self.data, self.frames, self.level = data, frames, level
         self.template = data.template(level)
-        self.focal = torch.as_tensor(_level_intrinsics(data.K, level)[0].copy())
+        self.focal = torch.as_tensor(np.diag(_level_K(data.K, level))[:2].copy())
         self.full_focal = torch.as_tensor(np.diag(data.K)[:2].copy())
-        self.track_points, self.track_pixels, self.track_mask, self.track_sigma = tracks
+        self.tracks = tracks
+        self.track_sigma = tracks.sigma
         self.photo_sigma = photo_sigma[:, None]
         self.photo_scale = 2.5 * self.photo_sigma
         self.photo_weight = photo_weight
@@ -197,8 +198,8 @@ class _Objective:
         """Cost per frame ``[B]`` and pixels inside the image per frame."""
         residual, inside, _, _ = self.data.residuals(poses, self.frames, self.level, self.template)
         photo = np.where(inside, _cauchy_cost(residual, self.photo_scale), 0.0).sum(1)
-        error, _ = self._track_errors(poses)
-        tracks = 0.5 * (self.track_mask[..., None] * error**2).sum((1, 2))
+        error, _ = self.tracks.errors(poses, self.data.K)
+        tracks = 0.5 * (error**2).sum((1, 2))
         cost = self.photo_weight * photo / self.photo_sigma[:, 0] ** 2 + tracks / self.track_sigma**2
         return cost, inside.sum(1)
 
@@ -212,27 +213,36 @@ class _Objective:
         jac = np.einsum("bnk,bnkj->bnj", gradient, projection_jacobian(torch.as_tensor(moved), self.focal).numpy())
         hessian = np.einsum("bni,bn,bnj->bij", jac, weight, jac)
         rhs = np.einsum("bni,bn->bi", jac, weight * residual)
-        error, moved_tracks = self._track_errors(poses)
+        error, moved_tracks = self.tracks.errors(poses, self.data.K)
         track_jac = projection_jacobian(torch.as_tensor(moved_tracks), self.full_focal).numpy()  # [B, M, 2, 6]
-        track_weight = self.track_mask / self.track_sigma[:, None] ** 2
+        track_weight = self.tracks.mask / self.track_sigma[:, None] ** 2
         hessian += np.einsum("bmki,bm,bmkj->bij", track_jac, track_weight, track_jac)
         rhs += np.einsum("bmki,bm,bmk->bi", track_jac, track_weight, error)
         return hessian, rhs
 
-    def _track_errors(self, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        moved = np.einsum("bij,nj->bni", poses[:, :3, :3], self.track_points) + poses[:, None, :3, 3]
-        z = np.maximum(moved[..., 2:], 1e-9)
-        pixels = moved[..., :2] / z * np.diag(self.data.K)[:2] + self.data.K[:2, 2]
-        return np.where(self.track_mask[..., None], pixels - self.track_pixels, 0.0), moved
 
 
-def _track_term(trajectory: RigidTrajectory, camera: Camera, points_world: np.ndarray,
-                tracks: Tracks) -> tuple[np.ndarray, ...]:
-    """The solver's inlier tracks of frames 1..: frame-0 camera points ``[M, 3]``, pixels
-    ``[B, M, 2]``, mask ``[B, M]`` and noise per axis ``[B]`` (from the solver's residuals)."""
-    points = transform_points(camera.world_to_cam, np.asarray(points_world, dtype=np.float64))
-    sigma = np.maximum(trajectory.residuals_px[1:] / np.sqrt(2), MIN_TRACK_SIGMA_PX)
-    return points, tracks.pixels[1:], trajectory.inliers[1:], sigma
+@dataclass(frozen=True)
+class _TrackTerm:
+    """The solver's inlier tracks of frames 1..: frame-0 camera ``points [M, 3]``, ``pixels
+    [B, M, 2]``, ``mask [B, M]`` (the inliers) and noise per axis ``sigma [B]`` (pixels)."""
+
+    points: np.ndarray
+    pixels: np.ndarray
+    mask: np.ndarray
+    sigma: np.ndarray
+
+    @classmethod
+    def of(cls, trajectory: RigidTrajectory, camera: Camera, points_world: np.ndarray,
+           tracks: Tracks) -> _TrackTerm:
+        points = transform_points(camera.world_to_cam, np.asarray(points_world, dtype=np.float64))
+        sigma = np.maximum(trajectory.residuals_px[1:] / np.sqrt(2), MIN_TRACK_SIGMA_PX)
+        return cls(points, tracks.pixels[1:], trajectory.inliers[1:], sigma)
+
+    def errors(self, poses: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reprojection errors ``[B, M, 2]`` under ``poses`` (0 off the mask) and the moved points."""
+        moved = _moved(poses, self.points)
+        return np.where(self.mask[..., None], project(K, moved) - self.pixels, 0.0), moved
 
 
 MIN_TRACK_SIGMA_PX = 0.3
@@ -256,7 +266,7 @@ def refine_photometric(trajectory: RigidTrajectory, video: Video, mask: Mask, de
     frames = np.arange(1, len(trajectory.transforms))
     c0 = camera.cam_to_world
     start = invert_rigid(c0) @ trajectory.transforms[1:] @ c0  # G_t, frame-0 camera frame
-    track_term = _track_term(trajectory, camera, points_world, tracks)
+    track_term = _TrackTerm.of(trajectory, camera, points_world, tracks)
     poses = start.copy()
     for level in reversed(range(levels)):
         residual, inside, _, _ = data.residuals(poses, frames, level, data.template(level))
@@ -269,12 +279,9 @@ def refine_photometric(trajectory: RigidTrajectory, video: Video, mask: Mask, de
     poses = np.where((shift <= config.max_shift_px)[:, None, None], poses, start)
     hessian, _ = objective.normal_equations(poses)
     refined = _with_poses(trajectory, data, poses, camera, np.linalg.pinv(hessian))
-    points_world = np.asarray(points_world, dtype=np.float64)
-    pixels = np.stack([camera.project(transform_points(t, points_world))[0] for t in refined.transforms])
-    errors = np.linalg.norm(pixels - tracks.pixels, axis=-1)
-    inliers = refined.inliers
-    rms = np.sqrt((np.where(inliers, errors, 0.0) ** 2).sum(1) / np.maximum(inliers.sum(1), 1))
-    return replace(refined, residuals_px=rms)
+    error, _ = track_term.errors(poses, camera.K)
+    rms = np.sqrt((error**2).sum((1, 2)) / np.maximum(track_term.mask.sum(1), 1))
+    return replace(refined, residuals_px=np.concatenate([trajectory.residuals_px[:1], rms]))
 
 
 MIN_INTENSITY_SIGMA = 1.0 / 255.0
@@ -301,12 +308,9 @@ def _levenberg_marquardt(objective: _Objective, poses: np.ndarray, iterations: i
 
 def _centroid_shift(data: _Frames, before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """How far (pixels, full resolution) each frame's refinement moves the points' projected centroid."""
-    centroid = data.points.mean(axis=0)
-    pixels = []
-    for poses in (before, after):
-        moved = poses[:, :3, :3] @ centroid + poses[:, :3, 3]
-        pixels.append(moved[:, :2] / moved[:, 2:] * np.diag(data.K)[:2])
-    return np.linalg.norm(pixels[1] - pixels[0], axis=1)
+    centroid = data.points.mean(axis=0, keepdims=True)
+    return np.linalg.norm(project(data.K, _moved(after, centroid)) - project(data.K, _moved(before, centroid)),
+                          axis=-1)[:, 0]
 
 
 def _with_poses(trajectory: RigidTrajectory, data: _Frames, poses: np.ndarray, camera: Camera,

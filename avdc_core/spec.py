@@ -107,14 +107,19 @@ def check_device(device: str) -> str:
     return device
 
 
+def unknown_choice(what: str, value: str, choices: Sequence[str]) -> str:
+    """``unknown MiniWorld task 'on-room'; did you mean 'one-room'? valid tasks: ...`` (``what``:
+    the kind of name, its last word the plural's stem)."""
+    close = difflib.get_close_matches(value, choices, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"unknown {what} {value!r}{hint} valid {what.split()[-1]}s: {', '.join(choices)}"
+
+
 def check_choice(value: str, choices: Sequence[str], what: str, field: str) -> str:
-    """``value`` if it is one of ``choices``; else a :class:`SpecError` naming ``field``, the
-    closest choice and all of them (``what``: e.g. ``"MiniWorld task"``)."""
+    """``value`` if it is one of ``choices``; else a :class:`SpecError` naming ``field``
+    (:func:`unknown_choice`)."""
     if value not in choices:
-        close = difflib.get_close_matches(value, choices, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ";"
-        noun = what.split()[-1]
-        raise SpecError(f"{field}: unknown {what} {value!r}{hint} valid {noun}s: {', '.join(choices)}")
+        raise SpecError(f"{field}: {unknown_choice(what, value, choices)}")
     return value
 
 

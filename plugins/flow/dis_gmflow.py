@@ -85,20 +85,13 @@ class DisGmflowFlow(DisThenObjectFlow):
         return Flow(forward, back)
 
     def _box(self, masks: list[np.ndarray], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-        """``(top, bottom, left, right)``: the masks' common bounding box grown by ``margin_px``
-        (at least 32 px a side, GMFlow's stride), inside the image."""
+        """``(top, bottom, left, right)``: the masks' common bounding box grown by ``margin_px``,
+        inside the image (a box under GMFlow's minimum size is padded by the network's estimator)."""
         rows, cols = np.nonzero(np.any(masks, axis=0))
         height, width = shape
         margin = self.config.margin_px
-        top, bottom = max(int(rows.min()) - margin, 0), min(int(rows.max()) + 1 + margin, height)
-        left, right = max(int(cols.min()) - margin, 0), min(int(cols.max()) + 1 + margin, width)
-        if bottom - top < 32:
-            top = max(min(top, height - 32), 0)
-            bottom = min(top + 32, height)
-        if right - left < 32:
-            left = max(min(left, width - 32), 0)
-            right = min(left + 32, width)
-        return top, bottom, left, right
+        return (max(int(rows.min()) - margin, 0), min(int(rows.max()) + 1 + margin, height),
+                max(int(cols.min()) - margin, 0), min(int(cols.max()) + 1 + margin, width))
 
 
 @hookimpl

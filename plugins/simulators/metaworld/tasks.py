@@ -15,12 +15,12 @@ on the ring, not on the handle.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 from pydantic import Field
 
 from avdc_core.interfaces import ComponentConfig
+from avdc_core.spec import unknown_choice
 
 
 class TaskObject(ComponentConfig):
@@ -47,9 +47,8 @@ CAMERAS = ("topview", "corner", "corner2", "corner3", "corner4", "behindGripper"
 
 def unknown_name(kind: str, given: str, valid: Sequence[str]) -> str:
     """``unknown Meta-World task 'door-opn'; did you mean 'door-open'? valid tasks: ...``."""
-    close = difflib.get_close_matches(given, valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ";"
-    return f"unknown Meta-World {kind} {given!r}{hint} valid {kind}s: {', '.join(valid)}"
+    return unknown_choice(f"Meta-World {kind}", given, valid)
+
 
 FINGER_BODIES = ("rightclaw", "rightpad", "leftclaw", "leftpad")
 """The Sawyer gripper's fingers: a held object moves rigidly with them."""
