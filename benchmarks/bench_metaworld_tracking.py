@@ -42,7 +42,12 @@ from avdc_core.errors import PlanFailedError  # noqa: E402
 from avdc_core.pipeline import build_pipeline  # noqa: E402
 from avdc_core.registry import Registry  # noqa: E402
 from avdc_core.spec import read_yaml, resolve_spec  # noqa: E402
-from avdc_plugins.executors.manipulation import choose_mode, commanded_path, contact_path  # noqa: E402
+from avdc_plugins.executors.manipulation import (  # noqa: E402
+    choose_mode,
+    commanded_path,
+    contact_path,
+    steady_points,
+)
 from avdc_plugins.generators.oracle import body_motion  # noqa: E402
 from avdc_plugins.simulators.metaworld.tasks import PAPER_CAMERAS, PAPER_TASKS  # noqa: E402
 
@@ -80,7 +85,7 @@ def measure(spec: dict, task: str, camera: str, seed: int) -> dict:
         last = len(plan.tracks.pixels) - 1
         valid = plan.tracks.valid[last]
         errors = np.linalg.norm(plan.tracks.pixels[last] - reference.tracks.pixels[last], axis=1)[valid]
-        contact = executor.contact_point(reference.trajectory, reference.points_world, observation)
+        contact = executor.contact_point(steady_points(reference.trajectory, reference.points_world), observation)
         origin = observation.camera.cam_to_world[:3, 3]
         ours = commanded_path(plan.trajectory, contact, origin, executor.workspace())
         truth = contact_path(truth_motion, contact)[: len(ours)]

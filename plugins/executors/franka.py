@@ -36,7 +36,15 @@ from avdc_core.types import Commands, Observation, RigidTrajectory, SegmentTarge
 from avdc_plugins.simulators.franka.tasks import DEFAULT_TASKS, FINGER_BODIES, TABLE_TOP_Z, TASKS, check_task
 
 from .cameras import CameraConfig, open_camera
-from .manipulation import ManipulationConfig, Waypoint, plan_manipulation, rear_contact, settle_on_support
+from .manipulation import (
+    CLOSING_MODES,
+    ManipulationConfig,
+    Waypoint,
+    plan_from_points,
+    plan_manipulation,
+    settle_on_support,
+    steady_points,
+)
 
 HOME_JOINTS = (0.0, -0.948, 0.0, -2.492, 0.0, 1.545, 0.785)
 """The arm's start: the tool centre at (0.25, 0, 0.45) m pointing down, behind the workspace as
@@ -77,9 +85,6 @@ class FrankaConfig(ComponentConfig):
                                 "viewing rays into it (see manipulation); the approach is still checked")
     settle_on_support: bool = Field(default=True, description="end a put-down where the object rests on the "
                                     "surface the first frame's depth shows along the viewing ray (see manipulation)")
-    push_from_rear: bool = Field(default=True, description="push with the hand at the object's rear face (from "
-                                 "its tracked points), not at its centre, so the object's centre follows the path")
-    hand_radius_m: float = Field(default=0.012, ge=0, description="half the closed fingers' thickness (pushing)")
     grasp_force_n: float = Field(default=20.0, gt=0)
     gripper_speed: float = Field(default=0.08, gt=0, le=0.1, description="m/s")
     open_width_m: float = Field(default=0.08, gt=0, le=0.08)
@@ -88,8 +93,10 @@ class FrankaConfig(ComponentConfig):
                                   "highest point put the object down: open the hand and lift it")
     control_period_s: float = Field(default=0.05, gt=0, description="one StepReport per period while moving")
     home_joints: tuple[float, float, float, float, float, float, float] = HOME_JOINTS
+    # pulls off (a threshold beyond the workspace): the tabletop's push task was measured with pushes
+    # (20/20), and a pulled block would end in the closed hand, which its success test refuses
     manipulation: ManipulationConfig = ManipulationConfig(approach_height_m=0.10, push_backoff_m=0.05,
-                                                          slide_on_table=True)
+                                                          slide_on_table=True, pull_threshold_m=1.0)
     dry_run: bool = Field(default=False, description="plan and check, connect to nothing, move nothing")
     record: bool = Field(default=False, description="keep an RGB frame per control period (simulator camera)")
 
@@ -213,10 +220,7 @@ class FrankaExecutor(Executor):
                  observation: Observation) -> Commands:
         if trajectory.mode != "object":
             raise InputDataError(f"executor/franka needs an object-mode trajectory, got mode={trajectory.mode!r}")
-        points = np.asarray(plan_points_world, dtype=np.float64)
-        steady = trajectory.inliers.all(axis=0) if trajectory.inliers.size else np.zeros(0, bool)
-        if steady.sum() >= 3:
-            points = points[steady]
+        points = steady_points(trajectory, plan_points_world)
         if len(points) == 0:
             raise PlanFailedError("executor/franka: the plan has no tracked points to place the contact point on")
         contact = points.mean(axis=0)
@@ -224,16 +228,12 @@ class FrankaExecutor(Executor):
         camera_origin = observation.camera.cam_to_world[:3, 3]
         workspace = self.workspace() if config.fit_workspace else None
         hand = self.tcp_position() if self.robot is not None else None
-        plan = plan_manipulation(trajectory, contact, config.manipulation, hand, self._holding,
-                                 camera_origin, workspace)
+        plan = plan_from_points(trajectory, contact, points, config.manipulation, hand, self._holding,
+                                camera_origin, workspace)
         if plan.mode == "grasp" and config.settle_on_support and self.puts_down(plan.contact_path):
             trajectory = settle_on_support(trajectory, plan.contact_path, points, observation)
             plan = plan_manipulation(trajectory, contact, config.manipulation, hand, self._holding,
                                      camera_origin, workspace)
-        if plan.mode == "push" and config.push_from_rear:
-            rear = rear_contact(points, plan.contact_path, config.hand_radius_m, config.manipulation)
-            plan = plan_manipulation(trajectory, rear, config.manipulation.model_copy(update={"mode": "push"}),
-                                     hand, self._holding, camera_origin, workspace)
         self.check_workspace(plan.waypoints)
         return plan.to_commands()
 
@@ -255,7 +255,7 @@ class FrankaExecutor(Executor):
         if commands.kind != "subgoals" or "waypoints" not in commands.data:
             raise InputDataError(f"executor/franka executes its own 'subgoals' commands; got kind={commands.kind!r}")
         waypoints = [Waypoint.from_json(w) for w in commands.data["waypoints"]]
-        grasping = commands.data.get("mode") == "grasp"
+        grasping = commands.data.get("mode") in CLOSING_MODES
         if self.config.dry_run:
             return self._dry_run(waypoints, commands.data.get("mode", "?"))
         return self._follow(waypoints, grasping, np.asarray(commands.data["contact_path"]))

@@ -34,7 +34,14 @@ from avdc_plugins.simulators.metaworld.tasks import (
     unknown_name,
 )
 
-from .manipulation import ManipulationConfig, ManipulationPlan, Waypoint, plan_manipulation
+from .manipulation import (
+    CLOSING_MODES,
+    ManipulationConfig,
+    ManipulationPlan,
+    Waypoint,
+    plan_from_points,
+    steady_points,
+)
 from .simulated import SceneExecutor
 
 
@@ -123,11 +130,9 @@ class MetaWorldExecutor(SceneExecutor):
         return int(self._scene().env.curr_path_length)
 
     # --- planning -----------------------------------------------------------------------------
-    def contact_point(self, trajectory: RigidTrajectory, plan_points_world: np.ndarray,
-                      observation: Observation) -> np.ndarray:
+    def contact_point(self, points: np.ndarray, observation: Observation) -> np.ndarray:
         """Where the hand grasps or pushes (world, m, frame 0): the centroid of the task's
-        ``grasp_geoms`` if it names some and they are visible, else of the tracked points that
-        stayed inliers in every frame."""
+        ``grasp_geoms`` if it names some and they are visible, else of the tracked ``points``."""
         view = observation.simulator
         if self.object.grasp_geoms and view is not None:
             part = view.parts.mask(view.segmentation, (), self.object.grasp_geoms,
@@ -136,13 +141,6 @@ class MetaWorldExecutor(SceneExecutor):
                 rows, cols = np.nonzero(part)
                 pixels = np.stack([cols, rows], axis=1).astype(np.float64)
                 return observation.camera.unproject(pixels, observation.depth[rows, cols]).mean(axis=0)
-        points = np.asarray(plan_points_world, dtype=np.float64)
-        steady = trajectory.inliers.all(axis=0) if trajectory.inliers.size else np.zeros(0, bool)
-        if steady.sum() >= 3:
-            points = points[steady]
-        if len(points) == 0:
-            raise InputDataError(f"executor/metaworld ({self.task}): the plan has no tracked points "
-                                 "to place the contact point on")
         return points.mean(axis=0)
 
     def commands(self, trajectory: RigidTrajectory, plan_points_world: np.ndarray,
@@ -150,10 +148,13 @@ class MetaWorldExecutor(SceneExecutor):
         if trajectory.mode != "object":
             raise InputDataError(f"executor/metaworld needs an object-mode trajectory, got "
                                  f"mode={trajectory.mode!r}")
-        contact = self.contact_point(trajectory, plan_points_world, observation)
-        plan = plan_manipulation(trajectory, contact, self.config.manipulation,
-                                 self._scene().env.tcp_center.copy(), self._holding,
-                                 observation.camera.cam_to_world[:3, 3], self.workspace())
+        points = steady_points(trajectory, plan_points_world)
+        if len(points) == 0:
+            raise InputDataError(f"executor/metaworld ({self.task}): the plan has no tracked points "
+                                 "to place the contact point on")
+        plan = plan_from_points(trajectory, self.contact_point(points, observation), points,
+                                self.config.manipulation, self._scene().env.tcp_center.copy(), self._holding,
+                                observation.camera.cam_to_world[:3, 3], self.workspace())
         return plan.to_commands()
 
     def workspace(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -167,7 +168,7 @@ class MetaWorldExecutor(SceneExecutor):
             raise InputDataError(f"executor/metaworld executes its own 'subgoals' commands; got "
                                  f"kind={commands.kind!r}")
         waypoints = [Waypoint.from_json(w) for w in commands.data["waypoints"]]
-        grasping = commands.data.get("mode") == "grasp"
+        grasping = commands.data.get("mode") in CLOSING_MODES
         self._scene().release_windup()
         for index, waypoint in enumerate(waypoints):
             last = index == len(waypoints) - 1

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from avdc_core.types import Camera, Observation, RigidTrajectory
-from avdc_plugins.executors.manipulation import ManipulationConfig, onto_height, rear_contact, settle_on_support
+from avdc_plugins.executors.manipulation import (
+    ManipulationConfig,
+    choose_mode,
+    largest_rise,
+    onto_height,
+    plan_from_points,
+    rear_contact,
+    settle_on_support,
+    slide_contact,
+)
 from avdc_plugins.simulators.franka.world import look_at_axes
 
 PAD = (0.45, 0.55, 0.05, 0.15, 0.03)
@@ -66,7 +75,7 @@ def test_the_pushing_hand_touches_the_object_at_its_rear():
     rng = np.random.default_rng(0)
     points = CUBE + rng.uniform(-0.025, 0.025, (400, 3))
     path = CUBE + np.outer(np.linspace(0, 0.2, 5), [0.0, 1.0, 0.0])  # pushed along +y
-    contact = rear_contact(points, path, 0.012, ManipulationConfig())
+    contact = rear_contact(points, path, ManipulationConfig(hand_radius_m=0.012))
     np.testing.assert_allclose(contact, CUBE - [0.0, 0.025 + 0.012, 0.0], atol=2e-3)
 
 
@@ -92,3 +101,87 @@ def test_a_put_down_settles_on_the_surface_seen_along_its_ray(ray_error):
     np.testing.assert_allclose(settled.transforms[:3], transforms[:3])  # the carry is unchanged
     np.testing.assert_allclose(camera.project((end - CUBE + contact)[None])[0],
                                camera.project(path[-1:])[0], atol=1e-6)  # on the plan's pixel
+
+
+def _rotation_about(axis: np.ndarray, degrees: float) -> np.ndarray:
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    skew = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    angle = np.radians(degrees)
+    return np.eye(3) + np.sin(angle) * skew + (1 - np.cos(angle)) * skew @ skew
+
+
+def _turning(axis, centre, degrees: list[float], shifts=None) -> np.ndarray:
+    """Transforms ``[T, 4, 4]`` turning about ``axis`` through ``centre`` (plus ``shifts``)."""
+    transforms = np.tile(np.eye(4), (len(degrees), 1, 1))
+    for t, angle in enumerate(degrees):
+        rotation = _rotation_about(axis, angle)
+        transforms[t, :3, :3] = rotation
+        transforms[t, :3, 3] = centre - rotation @ centre + (0 if shifts is None else shifts[t])
+    return transforms
+
+
+def _moved(offsets) -> np.ndarray:
+    transforms = np.tile(np.eye(4), (len(offsets), 1, 1))
+    transforms[:, :3, 3] = offsets
+    return transforms
+
+
+BLOCK = CUBE + np.random.default_rng(1).uniform(-0.02, 0.02, (300, 3))
+"""A 4 cm block's points (the hand closes around it)."""
+PLATE = CUBE + np.random.default_rng(2).uniform([-0.05, -0.05, -0.01], [0.05, 0.05, 0.01], (300, 3))
+"""A 10 cm wide plate's points (wider than the open hand along the fingers' axis, y)."""
+
+
+def _mode(transforms: np.ndarray, points: np.ndarray, contact: np.ndarray = CUBE) -> str:
+    path = transforms[:, :3, :3] @ contact + transforms[:, :3, 3]
+    return choose_mode(path, ManipulationConfig(), points, transforms)
+
+
+@pytest.mark.parametrize("towards, points, mode", [(False, BLOCK, "push"), (True, BLOCK, "pull"),
+                                                   (True, PLATE, "slide"), (False, PLATE, "push")])
+def test_a_motion_towards_the_robot_is_pulled_or_slid_and_away_from_it_pushed(towards, points, mode):
+    # the robot's base is the world origin; the object sits at x = 0.5
+    step = np.array([-0.03 if towards else 0.03, 0.0, 0.0])
+    assert _mode(_moved([step * t for t in range(6)]), points) == mode
+
+
+def test_a_part_turning_about_a_hinge_is_turned_and_a_lifted_one_grasped():
+    hinge = _turning([0, 0, 1], CUBE + [0.2, 0, 0], [0, 15, 30, 45, 60, 75])  # a door's vertical hinge
+    assert _mode(hinge, BLOCK) == "turn"
+    assert _mode(hinge[:2], BLOCK) != "turn"  # 15 degrees: under turn_min_deg
+    lifted = _moved([[0, 0, 0.03 * t] for t in range(6)])
+    assert _mode(lifted, BLOCK) == "grasp"
+
+
+def test_a_ball_rolling_away_is_pushed_not_turned():
+    radius, degrees = 0.025, [0, 40, 80, 120, 160]
+    shifts = [np.array([radius * np.radians(d), 0.0, 0.0]) for d in degrees]  # along +x, away
+    rolling = _turning([0, 1, 0], CUBE, degrees, shifts)  # about a horizontal axis, at its height
+    assert _mode(rolling, BLOCK) == "push"
+
+
+def test_an_object_that_settles_then_rises_is_grasped():
+    fall_then_lift = np.array([[0, 0, z] for z in (0.0, -0.06, -0.06, -0.02, 0.03)])
+    assert _mode(_moved(fall_then_lift), BLOCK) == "grasp"
+    assert largest_rise(CUBE + fall_then_lift) == pytest.approx(0.09)
+
+
+def test_a_slide_presses_on_the_top_behind_the_leading_edge():
+    path = CUBE + np.outer(np.linspace(0, 0.15, 5), [-1.0, 0.0, 0.0])  # towards the robot, -x
+    config = ManipulationConfig()
+    contact = slide_contact(PLATE, path, config)
+    np.testing.assert_allclose(contact[:2], [CUBE[0] - 0.05 + config.slide_inset_m, CUBE[1]], atol=3e-3)
+    assert contact[2] == pytest.approx(CUBE[2] + 0.01 - config.press_m, abs=2e-3)  # its top, 95th percentile
+
+
+def test_plans_from_points_push_at_the_rear_and_pull_at_the_middle():
+    config = ManipulationConfig()
+    away = RigidTrajectory(_moved([[0.03 * t, 0, 0] for t in range(5)]), np.ones((5, 1), bool), np.zeros(5))
+    push = plan_from_points(away, BLOCK.mean(axis=0), BLOCK, config)
+    assert push.mode == "push"
+    assert push.contact_path[0][0] == pytest.approx(BLOCK[:, 0].min() - config.hand_radius_m, abs=2e-3)
+    towards = RigidTrajectory(_moved([[-0.03 * t, 0, 0] for t in range(5)]), np.ones((5, 1), bool), np.zeros(5))
+    pull = plan_from_points(towards, BLOCK.mean(axis=0), BLOCK, config)
+    assert pull.mode == "pull"
+    assert [w.closed for w in pull.waypoints[:3]] == [False, False, True]  # open, descend, close
+    np.testing.assert_allclose(pull.contact_path[0], BLOCK.mean(axis=0), atol=1e-9)

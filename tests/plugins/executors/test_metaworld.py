@@ -273,6 +273,29 @@ def test_executor_reaches_success_from_an_exact_object_trajectory():
         executor.close()
 
 
+@pytest.mark.parametrize("task, mode", [("push-back", "pull"), ("plate-slide-back", "slide"), ("door-open", "turn"),
+                                        ("plate-slide", "push")])
+def test_the_primitive_chosen_from_the_true_motion_finishes_the_task(task, mode):
+    """Beyond the paper's tasks: the object's true motion in the oracle video (its part found
+    automatically) picks the primitive from the motion alone — a block brought towards the robot
+    is pulled, a plate too wide for the hand is slid, a door is turned along its arc, a puck sent
+    away is pushed — and one plan reaches the task's success flag."""
+    executor = make_executor(task, "corner")
+    oracle = OracleGenerator(OracleGenerator.Config(), BuildContext())
+    try:
+        observation = executor.reset(seed=0)
+        video = oracle.generate(observation, executor.task_text())
+        name = executor.object.bodies[0]  # an unnamed body is "#<index>"
+        body = int(name[1:]) if name.startswith("#") else executor.scene.model.body(name).id
+        points = _body_points(executor, observation, body)
+        commands = executor.commands(body_motion(video, body), points, observation)
+        assert commands.data["mode"] == mode
+        reports = list(executor.execute(commands))
+        assert reports[-1].success
+    finally:
+        executor.close()
+
+
 def test_a_task_outside_the_table_gets_the_part_its_expert_moves_for_mask_and_executor():
     """plate-slide's puck is an unnamed body: the executor names it by index, sim-mask masks it."""
     from avdc_plugins.segmenters.sim_mask import SimulatorMask
