@@ -369,11 +369,12 @@ def slide_contact(points: np.ndarray, contact_path: np.ndarray, config: Manipula
     percentile height of its ``points``, less ``press_m``), ``slide_inset_m`` behind its leading
     edge along the motion. Pressing on the middle would need the hand over the whole object;
     near the leading edge it drags the object with the least reach."""
-    start = contact_path[0]
+    contact = contact_path[0].copy()
     direction = push_direction(contact_path, config)
     points = np.asarray(points, dtype=np.float64)
-    lead = 0.0 if direction is None else max(float(np.max((points - start) @ direction)) - config.slide_inset_m, 0.0)
-    contact = start + (lead * direction if direction is not None else 0.0)
+    if direction is not None:
+        lead = float(np.max((points - contact) @ direction))
+        contact += max(lead - config.slide_inset_m, 0.0) * direction
     contact[2] = np.percentile(points[:, 2], 95) - config.press_m
     return contact
 
