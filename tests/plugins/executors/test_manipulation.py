@@ -9,6 +9,7 @@ from avdc_core.types import Camera, Observation, RigidTrajectory
 from avdc_plugins.executors.manipulation import (
     ManipulationConfig,
     choose_mode,
+    hinge_path,
     largest_rise,
     onto_height,
     plan_from_points,
@@ -158,6 +159,30 @@ def test_a_ball_rolling_away_is_pushed_not_turned():
     shifts = [np.array([radius * np.radians(d), 0.0, 0.0]) for d in degrees]  # along +x, away
     rolling = _turning([0, 1, 0], CUBE, degrees, shifts)  # about a horizontal axis, at its height
     assert _mode(rolling, BLOCK) == "push"
+
+
+@pytest.mark.parametrize("axis", [[0, 1, 0], [0, 0, 1], [1, 0, 0]])
+def test_a_hinged_part_turns_about_one_pivot_despite_translations_off_along_the_ray(axis):
+    pivot, lever = CUBE + [0.0, 0.0, 0.09], CUBE  # a 9 cm lever on a hinge
+    degrees = [0, 5, 15, 35, 60, 80, 90]
+    exact = _turning(axis, pivot, degrees)
+    camera = tabletop_camera().cam_to_world[:3, 3]
+    ray = (lever - camera) / np.linalg.norm(lever - camera)
+    growth = np.array(degrees) / 90.0  # the solver's along-ray error grows with the turn ...
+    off = exact.copy()
+    off[:, :3, 3] += 0.10 * growth[:, None] * ray  # ... to 10 cm at the end
+    ray_std = 1e-3 + 0.03 * growth  # and its fit says so
+    translation_std = np.sqrt((ray_std[:, None] * ray) ** 2 + 1e-6)
+    truth = exact[:, :3, :3] @ lever + exact[:, :3, 3]
+
+    def trajectory(transforms):
+        return RigidTrajectory(transforms, np.ones((len(degrees), 1), bool), np.zeros(len(degrees)),
+                               translation_std_m=translation_std, ray_std_m=ray_std)
+
+    np.testing.assert_allclose(hinge_path(trajectory(exact), lever, camera), truth, atol=1e-6)
+    raw = off[:, :3, :3] @ lever + off[:, :3, 3]
+    assert np.linalg.norm(raw[-1] - truth[-1]) == pytest.approx(0.10)
+    assert np.linalg.norm(hinge_path(trajectory(off), lever, camera)[-1] - truth[-1]) < 0.005
 
 
 def test_an_object_that_settles_then_rises_is_grasped():
