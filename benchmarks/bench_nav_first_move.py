@@ -1,9 +1,9 @@
 """A cheap read of a navigation video model: does its first plan start with the expert's move?
 
 For each evaluation seed of a MiniWorld task, the spec's pipeline makes one plan from the first
-observation (generate, flow, whole-scene mask, camera-mode solve), and the paper's action rule
-turns it into moves (``executor/miniworld``). The first move that is not *done* is compared with
-the scripted expert's move from the same state. A plan that cannot be made is counted as a
+observation (generate, flow, whole-scene mask, camera-mode solve), and the executor turns it into
+moves with the paper's action rule, as in a closed-loop episode (``executor/miniworld``). Its
+first move is compared with the scripted expert's move from the same state. A plan that cannot be made is counted as a
 disagreement and printed with its reason. One plan per seed: a minute for a handful of seeds,
 where a closed-loop evaluation takes tens of minutes.
 
@@ -20,7 +20,6 @@ from avdc_core.errors import PlanFailedError
 from avdc_core.pipeline import build_pipeline
 from avdc_core.registry import Registry
 from avdc_core.spec import read_yaml, resolve_spec
-from avdc_plugins.executors.navigation import pair_actions
 
 
 def main() -> None:
@@ -40,13 +39,11 @@ def main() -> None:
             expert = executor.scene.expert_action()
             try:
                 plan = pipeline.planner.plan(observation, executor.task_text(), executor.segment_target(),
-                                             mode="camera", seed=seed)
-                moves = pair_actions(plan.trajectory, observation.camera.cam_to_world,
-                                     executor.config.lateral_threshold_m, executor.config.done_tolerance_m)
+                                             mode=executor.motion_mode, seed=seed)
+                moves = executor.commands(plan.trajectory, plan.points_world, observation).data["actions"]
             except PlanFailedError as error:
                 moves = [f"no plan ({type(error).__name__}: {error})"]
-            first = next((move for move in moves if move != "done"), "done")
-            agreed += first == expert
+            agreed += moves[0] == expert
             print(f"seed {seed}: expert {expert}; plan {', '.join(moves)}", flush=True)
     finally:
         pipeline.close()

@@ -94,7 +94,7 @@ class ManipulationConfig(ComponentConfig):
     roll_height_m: float = Field(default=0.02, gt=0, description="a part turning about a near-horizontal axis "
                                  "whose path keeps its height within this is rolling, not hinged")
     hinge_max_misfit: float = Field(default=1.0, gt=0, description="a turn is hinged when one fixed pivot "
-                                    "explains its translations this well (see hinge_fit)")
+                                    "explains its translations this well (see hinge_path)")
     push_from_rear: bool = Field(default=True, description="push with the hand at the object's rear face (from "
                                  "its tracked points), not at its centre, so the object's centre follows the path")
     hand_radius_m: float = Field(default=0.012, ge=0, description="half the closed fingers' thickness (pushing)")
@@ -201,7 +201,7 @@ def turns(trajectory: RigidTrajectory, path: np.ndarray, config: ManipulationCon
           camera_origin: np.ndarray | None = None) -> bool:
     """Whether a motion (``trajectory``, its contact ``path [T, 3]``) turns a hinged part: the
     object rotates at least ``turn_min_deg`` in some frame, about one fixed pivot
-    (:func:`hinge_fit`: misfit at most ``hinge_max_misfit``), and is not rolling (turning about
+    (:func:`hinge_path`: misfit at most ``hinge_max_misfit``), and is not rolling (turning about
     a near-horizontal axis, within 30 degrees, while the path keeps its height within
     ``roll_height_m``, as a ball rolls on a table).
 
@@ -216,7 +216,7 @@ def turns(trajectory: RigidTrajectory, path: np.ndarray, config: ManipulationCon
     if np.degrees(angle) < config.turn_min_deg:
         return False
     rolling = abs(axis[2]) < np.sin(np.radians(30.0)) and float(np.ptp(path[:, 2])) < config.roll_height_m
-    return not rolling and hinge_fit(trajectory, path[0], camera_origin)[1] <= config.hinge_max_misfit
+    return not rolling and hinge_path(trajectory, path[0], camera_origin)[1] <= config.hinge_max_misfit
 
 
 def largest_rotation(transforms: np.ndarray) -> tuple[float, np.ndarray]:
@@ -229,34 +229,35 @@ def largest_rotation(transforms: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.arccos(cosines[largest])), axis / max(float(np.linalg.norm(axis)), 1e-12)
 
 
-def hinge_fit(trajectory: RigidTrajectory, point: np.ndarray,
-              camera_origin: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """The fixed pivot (world, m) that best explains the trajectory as turns about it, and its
-    misfit: the largest residual translation across the viewing ray from ``camera_origin``
-    (all of it without one), as a fraction of how far ``point`` moves about the pivot.
+def hinge_path(trajectory: RigidTrajectory, point: np.ndarray,
+               camera_origin: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """The path ``[T, 3]`` of ``point`` (world, m, frame 0) turned about the one fixed pivot that
+    best explains the trajectory, and that fit's misfit: the largest residual translation
+    across the viewing ray from ``camera_origin`` (all of it without one), as a fraction of how
+    far ``point`` moves about the pivot.
 
     The pivot ``c`` is the least-squares solution of ``t_t = (I - R_t) c`` over the frames
-    (``R_t``, ``t_t``: the trajectory's rotations and translations), each frame's equation
-    whitened by the fit's uncertainty when it has one: ``ray_std_m`` along the viewing ray
-    through ``point``, the rest of ``translation_std_m`` across it (1 mm at least; without a
-    camera origin, the per-axis deviations alone). A faint pull towards ``point`` along the
-    turn's axis fixes the one coordinate the rotations leave free."""
+    (``R_t``, ``t_t``: the trajectory's rotations and translations). With a camera origin and
+    the fit's uncertainty, each frame's equation is whitened by it: ``ray_std_m`` along the
+    viewing ray through ``point``, the rest of ``translation_std_m`` across it (1 mm at least).
+    A faint pull towards ``point`` along the turn's axis fixes the one coordinate the rotations
+    leave free. The rotations of a small part are what its tracks determine best, its
+    translations along the viewing ray worst: on Meta-World's door locks (sim-flow, 90-degree
+    turns of a 10 cm lever) the solver's last frames put the lever's middle up to 12 cm off along
+    the ray; carried about the pivot it stays on its arc."""
     transforms = trajectory.transforms
     rotations, translations = transforms[:, :3, :3], transforms[:, :3, 3]
     point = np.asarray(point, dtype=np.float64)
     along = np.zeros((3, 3))
+    whiten = np.tile(np.eye(3), (len(transforms), 1, 1))
     if camera_origin is not None:
         ray = point - np.asarray(camera_origin, dtype=np.float64)
         along = np.outer(ray, ray) / float(ray @ ray)
-    whiten = np.tile(np.eye(3), (len(transforms), 1, 1))
-    if trajectory.translation_std_m is not None:
-        total = np.linalg.norm(trajectory.translation_std_m, axis=1)
-        if camera_origin is not None and trajectory.ray_std_m is not None:
+        if trajectory.translation_std_m is not None and trajectory.ray_std_m is not None:
+            total = np.linalg.norm(trajectory.translation_std_m, axis=1)
             across = np.sqrt(np.maximum((total ** 2 - trajectory.ray_std_m ** 2) / 2, 1e-6))
             whiten = ((np.eye(3) - along) / across[:, None, None]
                       + along / np.maximum(trajectory.ray_std_m, 1e-3)[:, None, None])
-        else:
-            whiten = np.eye(3) / np.maximum(total / np.sqrt(3), 1e-3)[:, None, None]
     _, axis = largest_rotation(transforms)
     pull = 1e-3 * float(np.median(np.linalg.norm(whiten, axis=(1, 2)))) * np.outer(axis, axis)
     lhs = np.concatenate([whiten @ (np.eye(3) - rotations), pull[None]]).reshape(-1, 3)
@@ -265,18 +266,7 @@ def hinge_fit(trajectory: RigidTrajectory, point: np.ndarray,
     residuals = ((np.eye(3) - rotations) @ pivot - translations) @ (np.eye(3) - along)
     path = rotations @ (point - pivot) + pivot
     reach = float(np.max(np.linalg.norm(path - path[0], axis=1)))
-    return pivot, float(np.max(np.linalg.norm(residuals, axis=1))) / max(reach, 1e-3)
-
-
-def hinge_path(trajectory: RigidTrajectory, point: np.ndarray,
-               camera_origin: np.ndarray | None = None) -> np.ndarray:
-    """The path ``[T, 3]`` of ``point`` (world, m, frame 0) turned about the trajectory's fixed
-    pivot (:func:`hinge_fit`) by each frame's rotation: a hinged part's motion. The rotations of
-    a small part are what its tracks determine best, its translations along the viewing ray
-    worst: on Meta-World's door locks (sim-flow, 90-degree turns of a 10 cm lever) the solver's
-    last frames put the lever's middle up to 12 cm off along the ray."""
-    pivot, _ = hinge_fit(trajectory, point, camera_origin)
-    return trajectory.transforms[:, :3, :3] @ (np.asarray(point, dtype=np.float64) - pivot) + pivot
+    return path, float(np.max(np.linalg.norm(residuals, axis=1))) / max(reach, 1e-3)
 
 
 def arc_direction(path: np.ndarray) -> np.ndarray | None:
@@ -287,12 +277,7 @@ def arc_direction(path: np.ndarray) -> np.ndarray | None:
     pushed from beside it, not pressed from above, where the hinge's housing stops the hand
     (Meta-World's door-unlock, sim-flow: 40 -> 53 %; used for every turn, it lost as many
     episodes elsewhere as it won)."""
-    offsets = path - path[0]
-    lengths = np.linalg.norm(offsets, axis=1)
-    if lengths.max() < 1e-3:
-        return None
-    first = int(np.argmax(lengths >= max(0.1 * lengths.max(), 1e-3)))
-    return offsets[first] / lengths[first]
+    return first_motion(path - path[0], 0.1)
 
 
 def choose_mode(path: np.ndarray, config: ManipulationConfig, points: np.ndarray | None = None,
@@ -340,13 +325,20 @@ def push_direction(path: np.ndarray, config: ManipulationConfig) -> np.ndarray |
     """Unit horizontal direction of the push's first clear motion, or ``None`` when the motion
     is near-vertical (or absent)."""
     offsets = path - path[0]
-    horizontal = np.linalg.norm(offsets[:, :2], axis=1)
-    vertical = np.abs(offsets[:, 2])
-    if horizontal.max() < 1e-3 or horizontal.max() < config.vertical_ratio * vertical.max():
+    horizontal = offsets * [1.0, 1.0, 0.0]
+    if np.linalg.norm(horizontal, axis=1).max() < config.vertical_ratio * np.abs(offsets[:, 2]).max():
         return None
-    first = int(np.argmax(horizontal >= 0.5 * horizontal.max()))
-    direction = offsets[first, :2] / horizontal[first]
-    return np.array([direction[0], direction[1], 0.0])
+    return first_motion(horizontal, 0.5)
+
+
+def first_motion(offsets: np.ndarray, fraction: float) -> np.ndarray | None:
+    """Unit direction of the first of ``offsets [T, 3]`` (from a path's start) at least
+    ``fraction`` of the largest one away, or ``None`` when none exceeds 1 mm."""
+    lengths = np.linalg.norm(offsets, axis=1)
+    if lengths.max() < 1e-3:
+        return None
+    first = int(np.argmax(lengths >= fraction * lengths.max()))
+    return offsets[first] / lengths[first]
 
 
 def rear_contact(points: np.ndarray, contact_path: np.ndarray, config: ManipulationConfig) -> np.ndarray:
@@ -421,7 +413,7 @@ def plan_manipulation(trajectory: RigidTrajectory, contact_point: np.ndarray,
         np.linalg.norm(np.asarray(hand_m) - (path[0] + offset)) < config.holding_radius_m)
     mode = "grasp" if carrying else choose_mode(path, config, points, trajectory, camera_origin)
     if mode == "turn":
-        path = hinge_path(trajectory, contact_point, camera_origin)
+        path, _ = hinge_path(trajectory, contact_point, camera_origin)
         if workspace is not None and camera_origin is not None:
             path = fit_into_workspace(path, camera_origin, *workspace)
     up = np.array([0.0, 0.0, config.approach_height_m])
