@@ -48,7 +48,9 @@ class EpisodeResult:
     success) or ``plan_failed`` (no attempt gave a plan); ``plan_failures`` says why each
     failed attempt (:class:`~avdc_core.errors.PlanFailedError`) could not plan;
     ``plan_stage_seconds`` sums each planning stage (``generate``, ``flow``, ``segment``, ``track``,
-    ``solve``) over the episode's plans (one per entry of ``plan_residuals_px``)."""
+    ``solve``) over the episode's plans (one per entry of ``plan_residuals_px``);
+    ``plan_primitives`` names what the executor made of each plan: its commands' ``mode`` (a
+    manipulator's grasp, push, pull, slide or turn), else their ``kind``."""
 
     success: bool
     steps: int
@@ -59,6 +61,7 @@ class EpisodeResult:
     plan_residuals_px: list[float] = field(default_factory=list)
     plan_failures: list[str] = field(default_factory=list)
     plan_stage_seconds: dict[str, float] = field(default_factory=dict)
+    plan_primitives: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +77,7 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
     plan_seconds = execute_seconds = 0.0
     residuals: list[float] = []
     failures: list[str] = []
+    primitives: list[str] = []
     stages: dict[str, float] = {}
 
     def follow(reports: Iterator[StepReport]) -> str | None:
@@ -107,6 +111,7 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
             reports = executor.retreat()
         else:
             residuals.append(float(np.max(plan.trajectory.residuals_px)))
+            primitives.append(str(commands.data.get("mode", commands.kind)))
             for stage, seconds in plan.timings_s.items():
                 stages[stage] = stages.get(stage, 0.0) + seconds
             if on_plan is not None:
@@ -117,8 +122,8 @@ def run_episode(planner: Planner, executor: Executor, config: ReplanConfig, seed
         execute_seconds += time.perf_counter() - start
         if end is not None:
             return EpisodeResult(end == "success", steps, attempt, end, plan_seconds,
-                                 execute_seconds, residuals, failures, stages)
+                                 execute_seconds, residuals, failures, stages, primitives)
         observation = executor.observe()
     end = "plan_failed" if len(failures) > config.max_replans else "replan_limit"
     return EpisodeResult(False, steps, config.max_replans, end, plan_seconds,
-                         execute_seconds, residuals, failures, stages)
+                         execute_seconds, residuals, failures, stages, primitives)

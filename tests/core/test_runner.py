@@ -105,6 +105,7 @@ def test_stall_triggers_a_replan_from_the_new_observation():
     result = run_episode(planner, robot, config, seed=0)
     assert result.success and result.replans == 2 and planner.calls == 3
     assert result.plan_stage_seconds == {"generate": 1.5, "solve": 0.75}  # summed over the 3 plans
+    assert result.plan_primitives == ["line"] * 3  # the commands' kind: they name no mode
     # plan 1: 5 steps to the wall + 4 still ones; plan 2 starts at the wall: 5 still reports
     # fill the window; plan 3: 15 steps to the goal
     assert result.steps == (5 + 4) + 5 + 15
@@ -150,7 +151,7 @@ def test_episode_where_no_attempt_can_plan_ends_as_plan_failed():
     planner, robot = FailingPlanner(failures=100), PointRobot()
     result = run_episode(planner, robot, ReplanConfig(max_replans=2), seed=0)
     assert not result.success and result.end == "plan_failed" and planner.calls == 3
-    assert len(result.plan_failures) == 3 and result.plan_residuals_px == []
+    assert len(result.plan_failures) == 3 and result.plan_residuals_px == [] and result.plan_primitives == []
 
 
 def test_plan_failure_is_an_input_data_error_and_solve_errors_are_plan_failures():

@@ -80,6 +80,14 @@ def test_the_pushing_hand_touches_the_object_at_its_rear():
     np.testing.assert_allclose(contact, CUBE - [0.0, 0.025 + 0.012, 0.0], atol=2e-3)
 
 
+def test_a_large_part_is_pushed_at_the_contact_point_not_at_its_far_rear():
+    rng = np.random.default_rng(0)
+    door = CUBE + rng.uniform(-0.15, 0.15, (400, 3)) * [0.1, 1.0, 1.0]  # 30 cm along the push
+    path = CUBE + np.outer(np.linspace(0, 0.2, 5), [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(rear_contact(door, path, ManipulationConfig(max_rear_m=0.08)), CUBE)
+    assert rear_contact(door, path, ManipulationConfig(max_rear_m=0.2))[1] < CUBE[1] - 0.15
+
+
 @pytest.mark.parametrize("ray_error", [0.9, 1.0, 1.08])
 def test_a_put_down_settles_on_the_surface_seen_along_its_ray(ray_error):
     camera = tabletop_camera()
@@ -157,7 +165,7 @@ def test_a_motion_towards_the_robot_is_pulled_or_slid_and_away_from_it_pushed(to
 def test_a_part_turning_about_a_hinge_is_turned_and_a_lifted_one_grasped(std_m):
     hinge = _turning([0, 0, 1], CUBE + [0.2, 0, 0], [0, 15, 30, 45, 60, 75])  # a door's vertical hinge
     assert _mode(hinge, BLOCK, std_m=std_m) == "turn"
-    assert _mode(hinge[:2], BLOCK, std_m=std_m) != "turn"  # 15 degrees: under turn_min_deg
+    assert _mode(hinge[:4], BLOCK, std_m=std_m) != "turn"  # 45 degrees: under turn_min_deg (60)
     lifted = _moved([[0, 0, 0.03 * t] for t in range(6)])
     assert _mode(lifted, BLOCK, std_m=std_m) == "grasp"
 

@@ -362,3 +362,5 @@ def test_episode_end_to_end_with_dis_flow_and_se3_solver():
         pipeline.close()
     assert result.success, result
     assert result.steps < 400  # not a success scraped at the 500-step limit
+    assert len(result.plan_primitives) == result.replans + 1  # one primitive per plan, each a known one
+    assert set(result.plan_primitives) <= {"grasp", "push", "pull", "slide", "turn"}
