@@ -354,7 +354,9 @@ def rear_contact(points: np.ndarray, contact_path: np.ndarray, config: Manipulat
     """Where a hand pushing along ``contact_path`` should touch: behind the object's ``points``
     (world, m) — the rearmost one against the push direction, plus ``config.hand_radius_m`` — at the
     height of the path's start. Following this point's path moves the object's centre along the
-    plan instead of leaving it half an object ahead. A vertical push keeps the path's start."""
+    plan instead of leaving it half an object ahead. A vertical push keeps the path's start, and so
+    does a push whose rear face lies more than ``config.max_rear_m`` behind it: that part is large
+    (with DIS, a door's rear face along the noisy push direction lay 14-32 cm away)."""
     start = contact_path[0]
     direction = push_direction(contact_path, config)
     if direction is None:
