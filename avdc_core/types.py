@@ -299,7 +299,9 @@ class Commands:
 
     ``kind`` names the command family: ``"subgoals"`` (end-effector positions ``[K, 3]`` in
     metres, world frame, with a grasp flag), ``"discrete"`` (action names, e.g. navigation
-    moves) or anything a third-party executor defines. ``data`` holds JSON-friendly values.
+    moves) or anything a third-party executor defines. ``data`` holds JSON-friendly values;
+    ``data["mode"]``, when present, names the primitive chosen for the plan (a manipulator's
+    grasp, push, ...), which episodes record (``EpisodeResult.plan_primitives``).
     """
 
     kind: str

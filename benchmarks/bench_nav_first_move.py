@@ -3,9 +3,9 @@
 For each evaluation seed of a MiniWorld task, the spec's pipeline makes one plan from the first
 observation (generate, flow, whole-scene mask, camera-mode solve), and the executor turns it into
 moves with the paper's action rule, as in a closed-loop episode (``executor/miniworld``). Its
-first move is compared with the scripted expert's move from the same state. A plan that cannot be made is counted as a
-disagreement and printed with its reason. One plan per seed: a minute for a handful of seeds,
-where a closed-loop evaluation takes tens of minutes.
+first move is compared with the scripted expert's move from the same state. A plan that cannot
+be made is counted as a disagreement and printed with its reason. One plan per seed: a minute for
+a handful of seeds, where a closed-loop evaluation takes tens of minutes.
 
 Run: ``.venv/bin/python benchmarks/bench_nav_first_move.py --spec specs/miniworld-generated.yaml
 --task one-room --seeds 8``.

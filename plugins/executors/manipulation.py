@@ -56,11 +56,17 @@ from pydantic import Field
 from avdc_core.interfaces import ComponentConfig
 from avdc_core.types import Commands, Observation, RigidTrajectory
 
+PRIMITIVES = ("grasp", "pull", "slide", "push", "turn")
+"""The primitives :func:`choose_mode` picks from; a plan's commands name one as ``data["mode"]``."""
+
+CLOSING_MODES = ("grasp", "pull")
+"""Primitives whose hand closes around the object and moves with it."""
+
 
 class ManipulationConfig(ComponentConfig):
     """The primitives' parameters (metres)."""
 
-    mode: str = Field(default="auto", pattern="^(auto|turn|grasp|pull|slide|push)$",
+    mode: str = Field(default="auto", pattern=f"^(auto|{'|'.join(PRIMITIVES)})$",
                       description="auto = chosen from the motion (choose_mode); or force one primitive")
     lift_threshold_m: float = Field(default=0.05, gt=0)
     push_backoff_m: float = Field(default=0.06, ge=0)
@@ -100,10 +106,6 @@ class ManipulationConfig(ComponentConfig):
     max_rear_m: float = Field(default=0.08, ge=0, description="a rear face further than this behind the contact "
                               "point is not pushed: the part is large (a door), pushed at the contact point")
     hand_radius_m: float = Field(default=0.012, ge=0, description="half the closed fingers' thickness (pushing)")
-
-
-CLOSING_MODES = ("grasp", "pull")
-"""Primitives whose hand closes around the object and moves with it."""
 
 
 @dataclass(frozen=True)
