@@ -170,13 +170,17 @@ class VideoClipDataset:
     Frames are resized (stretched) to ``size = (height, width)``. With ``random_crop_scale < 1``
     each draw first crops the same random box (each side ``random_crop_scale``…1 of the frame) from
     every frame — augmentation for training; pass ``seed`` to :meth:`clip` to make it repeatable.
+    With ``horizontal_flip`` each seeded draw mirrors the whole clip left-right with chance 1/2:
+    valid where a mirrored video is as plausible as the original (a camera walking through a room,
+    whose left and right turns swap), not for a one-handed robot arm.
     With ``window`` clips the start is drawn from the same seed (no seed: the episode's start).
     ``cache=True`` keeps the decoded frames in memory (small datasets).
     A map-style dataset: ``dataset[i]`` or ``dataset[(i, seed)]`` works with a torch DataLoader.
     """
 
     def __init__(self, root: str | Path, size: tuple[int, int], clip_frames: int = 8,
-                 random_crop_scale: float = 1.0, cache: bool = False, clips: ClipSampling = "span") -> None:
+                 random_crop_scale: float = 1.0, cache: bool = False, clips: ClipSampling = "span",
+                 horizontal_flip: bool = False) -> None:
         if clips not in ("span", "window"):
             raise InputDataError(f"clips is {clips!r}; expected 'span' or 'window'")
         if not 0 < random_crop_scale <= 1:
@@ -188,6 +192,7 @@ class VideoClipDataset:
         self.clip_frames = clip_frames
         self.random_crop_scale = random_crop_scale
         self.clips = clips
+        self.horizontal_flip = horizontal_flip
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
 
     def __len__(self) -> int:
@@ -215,7 +220,7 @@ class VideoClipDataset:
         return stacked
 
     def clip(self, index: int, seed: int | None = None) -> tuple[np.ndarray, str]:
-        """Clip ``index``; ``seed`` draws the random crop (no crop when ``seed`` is None)."""
+        """Clip ``index``; ``seed`` draws the random crop and flip (neither when ``seed`` is None)."""
         frames = self._raw_frames(index)
         rng = np.random.default_rng(seed)
         if self.clips == "window":
@@ -227,6 +232,8 @@ class VideoClipDataset:
             h, w = max(1, round(height * scale)), max(1, round(width * scale))
             top, left = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
             frames = frames[:, top:top + h, left:left + w]
+        if seed is not None and self.horizontal_flip and rng.random() < 0.5:
+            frames = np.ascontiguousarray(frames[:, :, ::-1])
         resized = np.stack([resize_rgb(f, *self.size) for f in frames])
         return resized, self.episodes[index].task
 

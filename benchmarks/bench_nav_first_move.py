@@ -26,7 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=Path("specs/miniworld-generated.yaml"))
     parser.add_argument("--task", default="one-room")
-    parser.add_argument("--seeds", type=int, default=8, help="evaluation seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=8, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds FIRST..FIRST+N-1 (choose settings on seeds the reported evaluation does not use)")
     args = parser.parse_args()
     data = read_yaml(args.spec)
     data["executor"]["params"]["task"] = args.task
@@ -34,7 +36,7 @@ def main() -> None:
     executor = pipeline.require_executor()
     agreed = 0
     try:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             observation = executor.reset(seed)
             expert = executor.scene.expert_action()
             try:

@@ -38,6 +38,8 @@ class UnetDiffusionConfig(ComponentConfig):
     sampler: Literal["ddim", "ancestral"] = "ddim"
     guidance_scale: float = Field(default=1.0, ge=0,
                                   description="classifier-free guidance; 1 = text-conditioned only")
+    strength: float = Field(default=1.0, gt=0, le=1, description="1: sample from pure noise; below 1: from "
+                            "the still video noised that far down the process (SDEdit-style start)")
 
 
 class UnetDiffusionGenerator(VideoGenerator):
@@ -102,7 +104,7 @@ class UnetDiffusionGenerator(VideoGenerator):
         generator = torch.Generator().manual_seed(seed)
         frames = self.model.generate(resize_rgb(rgb, height, width), embedding, generator,
                                      self.config.sample_steps, 0.0 if self.config.sampler == "ddim" else 1.0,
-                                     self.config.guidance_scale)
+                                     self.config.guidance_scale, self.config.strength)
         out = np.stack([resize_rgb(f, *rgb.shape[:2]) for f in frames])
         out[0] = rgb
         return out

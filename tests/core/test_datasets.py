@@ -95,6 +95,21 @@ def test_window_clips_are_consecutive_frames_from_a_seeded_start():
         VideoClipDataset(SAMPLE / "thor", size=(64, 64), clips="random")
 
 
+def test_horizontal_flip_mirrors_about_half_the_seeded_draws_and_never_an_unseeded_one():
+    plain = VideoClipDataset(SAMPLE / "thor", size=(64, 64), clips="window", cache=True)
+    flipping = VideoClipDataset(SAMPLE / "thor", size=(64, 64), clips="window", cache=True,
+                                horizontal_flip=True)
+    np.testing.assert_array_equal(flipping[0][0], plain[0][0])
+    mirrored = 0
+    for seed in range(40):
+        clip, straight = flipping[(0, seed)][0], plain[(0, seed)][0]  # same seed: same window
+        if np.array_equal(clip, straight[:, :, ::-1]):
+            mirrored += 1
+        else:
+            np.testing.assert_array_equal(clip, straight)
+    assert 10 <= mirrored <= 30
+
+
 def test_root_without_clips_is_a_clear_error(tmp_path):
     (tmp_path / "metaworld_dataset").mkdir()
     with pytest.raises(InputDataError, match="no clips found.*metaworld_dataset/<task>"):

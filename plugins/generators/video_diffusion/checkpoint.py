@@ -204,8 +204,10 @@ class VideoDiffusionModel:
         return save_tensors(path, state, self.card.model_dump(mode="json"))
 
     def generate(self, rgb: np.ndarray, text_embedding: np.ndarray, generator: torch.Generator,
-                 sample_steps: int = 10, eta: float = 0.0, guidance_scale: float = 1.0) -> np.ndarray:
-        """Frames ``[F, H, W, 3]`` uint8 at the model's resolution; frame 0 is ``rgb``."""
+                 sample_steps: int = 10, eta: float = 0.0, guidance_scale: float = 1.0,
+                 strength: float = 1.0) -> np.ndarray:
+        """Frames ``[F, H, W, 3]`` uint8 at the model's resolution; frame 0 is ``rgb``
+        (``strength``: :meth:`GaussianDiffusion.sample`)."""
         expected = (*self.card.unet.image_size, self.card.unet.channels)
         if rgb.shape != expected or rgb.dtype != np.uint8:
             raise InputDataError(f"condition image has shape {rgb.shape} ({rgb.dtype}); expected {expected} uint8")
@@ -215,7 +217,8 @@ class VideoDiffusionModel:
         device = next(self.unet.parameters()).device
         cond = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 127.5 - 1
         text = torch.from_numpy(np.asarray(text_embedding, np.float32)).to(device)[None]
-        future = self.diffusion.sample(self.unet, cond, text, generator, sample_steps, eta, guidance_scale)
+        future = self.diffusion.sample(self.unet, cond, text, generator, sample_steps, eta, guidance_scale,
+                                       strength=strength)
         frames = ((future[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
         return np.concatenate([rgb[None], rearrange(frames, "c f h w -> f h w c").numpy()])
 

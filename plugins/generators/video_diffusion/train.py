@@ -58,6 +58,8 @@ class DataConfig(_Strict):
     clips: ClipSampling = Field(default="span", description="span: first, last and evenly spaced frames of "
                                 "an episode; window: consecutive frames from a random start (navigation)")
     random_crop_scale: float = Field(default=1.0, gt=0, le=1, description="1 = no crop augmentation")
+    horizontal_flip: bool = Field(default=False, description="mirror half the clips left-right (navigation; "
+                                  "not for a one-handed arm)")
     cache: bool = Field(default=False, description="keep decoded clips in memory (small datasets)")
     workers: int = Field(default=0, ge=0, description="DataLoader worker processes")
 
@@ -279,7 +281,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, stop: StopRequests
     accelerator.init_trackers("tensorboard")
     device = accelerator.device
     dataset = VideoClipDataset(config.data.root, config.model.image_size, config.model.frames,
-                               config.data.random_crop_scale, config.data.cache, config.data.clips)
+                               config.data.random_crop_scale, config.data.cache, config.data.clips,
+                               config.data.horizontal_flip)
     encoder = build_text_encoder(config.text_encoder, BuildContext(device=str(device)))
     card = _card(config, encoder.dim, dataset)
     text_table = torch.from_numpy(encoder.encode(card.tasks)).to(device)

@@ -63,6 +63,29 @@ def test_sampling_timesteps_are_evenly_spaced_from_the_noisiest():
         sampling_timesteps(100, 101)
 
 
+def test_a_partial_strength_starts_part_way_down_the_noise_process():
+    assert sampling_timesteps(100, 5, strength=0.5) == [50, 38, 25, 12, 0]
+    with pytest.raises(ValueError, match="strength is 0; expected 0 < strength <= 1"):
+        sampling_timesteps(100, 5, strength=0)
+
+
+def test_a_small_strength_keeps_the_still_video_and_a_perfect_denoiser_still_recovers_the_data():
+    model = _random_card_model()
+    cond = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    text = np.random.default_rng(1).normal(size=384).astype(np.float32)
+    gen = torch.Generator
+    near = model.generate(cond, text, gen().manual_seed(7), sample_steps=4, strength=0.05)
+    free = model.generate(cond, text, gen().manual_seed(7), sample_steps=4)
+    change = [np.abs(v[1:].astype(int) - cond).mean() for v in (near, free)]
+    assert change[0] < 0.2 * change[1]
+
+    diffusion = GaussianDiffusion(DiffusionConfig(steps=50))
+    x0 = torch.rand(2, 3, 3, 8, 8, generator=gen().manual_seed(1)) * 1.6 - 0.8
+    out = diffusion.sample(OracleModel(x0, diffusion), torch.zeros(2, 3, 8, 8), torch.zeros(2, 384),
+                           gen().manual_seed(0), sample_steps=5, strength=0.6)
+    torch.testing.assert_close(out, x0, atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("eta,steps", [(0.0, 5), (1.0, 5), (1.0, 50)])
 def test_samplers_recover_the_data_with_a_perfect_denoiser(eta, steps):
     diffusion = GaussianDiffusion(DiffusionConfig(steps=50))
