@@ -142,3 +142,20 @@ def test_killed_eval_resumes_with_the_remaining_episodes(tmp_path):
     assert f"{len(done_before)} already done, {6 - len(done_before)} to run" in output
     assert len(list(episodes.rglob("*.json"))) == 6
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in done_before.items())
+
+
+def _compute_threads(_: int) -> tuple[int, int]:
+    import cv2
+    import torch
+
+    return torch.get_num_threads(), cv2.getNumThreads()
+
+
+def test_spawned_workers_share_the_cores_instead_of_each_taking_all():
+    """A worker pool set up as LocalBackend sets it up: each process gets its share of threads."""
+    import multiprocessing
+
+    from avdc_core.evaluation.backends import share_cores
+
+    with multiprocessing.get_context("spawn").Pool(2, share_cores, (1,)) as pool:
+        assert pool.map(_compute_threads, range(2)) == [(1, 1), (1, 1)]
