@@ -33,7 +33,7 @@ def share_cores(threads: int) -> None:
     """Give this worker process ``threads`` compute threads (torch and OpenCV).
 
     Each library otherwise starts one thread per core in every worker; two workers on two cores
-    then run four busy threads, and a navigation plan took 13.4 s to generate instead of 4.5 s
+    then run four busy threads, and a navigation plan took 13.4 s to generate instead of 4.6 s
     (``avdc eval specs/miniworld-generated.yaml --workers 2``, measured 2026-12-07).
     """
     import cv2
