@@ -29,8 +29,9 @@ def _run(args: tuple[EpisodeJob, EvalOptions]) -> tuple[EpisodeJob, dict[str, An
     return job, run_episode_job(job, options, WORKER_PLANNERS)
 
 
-def share_cores(threads: int) -> None:
-    """Give this worker process ``threads`` compute threads (torch and OpenCV).
+def share_cores(workers: int) -> None:
+    """Give this worker process its share of the machine's cores among ``workers`` processes:
+    ``cpu_count // workers`` compute threads (at least 1) for torch and OpenCV.
 
     Each library otherwise starts one thread per core in every worker; two workers on two cores
     then run four busy threads, and a navigation plan took 13.4 s to generate instead of 4.6 s
@@ -39,6 +40,7 @@ def share_cores(threads: int) -> None:
     import cv2
     import torch
 
+    threads = max(1, (os.cpu_count() or 1) // workers)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
 
@@ -59,6 +61,5 @@ class LocalBackend:
             return
         context = multiprocessing.get_context("spawn")  # simulators and torch do not survive fork
         processes = min(self.workers, len(jobs))
-        threads = max(1, (os.cpu_count() or 1) // processes)
-        with context.Pool(processes, share_cores, (threads,), maxtasksperchild=self.tasks_per_worker) as pool:
+        with context.Pool(processes, share_cores, (processes,), maxtasksperchild=self.tasks_per_worker) as pool:
             yield from pool.imap_unordered(_run, [(job, options) for job in jobs])

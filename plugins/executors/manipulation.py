@@ -4,7 +4,7 @@ The contact point (where the hand acts on the object, world frame, at frame 0) i
 each frame's transform: ``s_t = T_t @ c``. The primitive is chosen from the recovered motion and
 the object's tracked points, never from a task's name (:func:`choose_mode`, in this order):
 
-* **turn** — the object turns at least ``turn_min_deg`` (30) about one fixed pivot
+* **turn** — the object turns at least ``turn_min_deg`` (60) about one fixed pivot
   (:func:`turns`): a hinged door, faucet, dial or lock. The contact point is carried about that
   pivot (:func:`hinge_path`) and the hand pushes it along its arc, every frame's ``s_t`` in turn
   (not the chord), backing off against the first motion as a push does.

@@ -152,10 +152,12 @@ def _compute_threads(_: int) -> tuple[int, int]:
 
 
 def test_spawned_workers_share_the_cores_instead_of_each_taking_all():
-    """A worker pool set up as LocalBackend sets it up: each process gets its share of threads."""
+    """A worker pool set up as LocalBackend sets it up: each of 2 processes gets half the cores
+    (on this 2-core machine 1 thread each, where torch and OpenCV would each take 2)."""
     import multiprocessing
 
     from avdc_core.evaluation.backends import share_cores
 
-    with multiprocessing.get_context("spawn").Pool(2, share_cores, (1,)) as pool:
-        assert pool.map(_compute_threads, range(2)) == [(1, 1), (1, 1)]
+    share = max(1, (os.cpu_count() or 1) // 2)
+    with multiprocessing.get_context("spawn").Pool(2, share_cores, (2,)) as pool:
+        assert pool.map(_compute_threads, range(2)) == [(share, share)] * 2
