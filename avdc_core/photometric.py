@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .solve import project, projection_jacobian, reference_covariance
+from .solve import project, projection_jacobian, reference_covariance, se3_exp
 from .tracking import bilinear_sample
 from .types import Camera, Mask, RigidTrajectory, Tracks, Video, invert_rigid, transform_points
 
@@ -99,7 +99,7 @@ def _level_K(K: np.ndarray, level: int) -> np.ndarray:
 
 def _moved(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Camera-frame ``points [N, 3]`` moved by each of ``poses [B, 4, 4]``: ``[B, N, 3]``."""
-    return np.einsum("bij,nj->bni", poses[:, :3, :3], points) + poses[:, None, :3, 3]
+    return points @ np.swapaxes(poses[:, :3, :3], 1, 2) + poses[:, None, :3, 3]
 
 
 def _cauchy_weight(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -108,19 +108,6 @@ def _cauchy_weight(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
 
 def _cauchy_cost(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return 0.5 * scale**2 * np.log1p((residual / scale) ** 2)
-
-
-def _se3_exp(twist: np.ndarray) -> np.ndarray:
-    """``[B, 4, 4]`` rigid transforms ``exp(xi)`` of twists ``[B, 6]`` = (v, w)."""
-    import torch
-
-    matrix = torch.zeros(len(twist), 4, 4, dtype=torch.float64)
-    v, w = torch.as_tensor(twist[:, :3]), torch.as_tensor(twist[:, 3:])
-    zero = torch.zeros(len(twist), dtype=torch.float64)
-    matrix[:, :3, :3] = torch.stack([zero, -w[:, 2], w[:, 1], w[:, 2], zero, -w[:, 0],
-                                     -w[:, 1], w[:, 0], zero], dim=-1).reshape(-1, 3, 3)
-    matrix[:, :3, 3] = v
-    return torch.linalg.matrix_exp(matrix).numpy()
 
 
 def _template_pixels(mask: np.ndarray, depth: np.ndarray, config: PhotometricConfig) -> np.ndarray:
@@ -182,12 +169,10 @@ class _Objective:
 
     def __init__(self, data: _Frames, frames: np.ndarray, level: int, tracks: _TrackTerm,
                  photo_sigma: np.ndarray, photo_weight: float) -> None:
-        import torch
-
         self.data, self.frames, self.level = data, frames, level
         self.template = data.template(level)
-        self.focal = torch.as_tensor(np.diag(_level_K(data.K, level))[:2].copy())
-        self.full_focal = torch.as_tensor(np.diag(data.K)[:2].copy())
+        self.focal = np.diag(_level_K(data.K, level))[:2]
+        self.full_focal = np.diag(data.K)[:2]
         self.tracks = tracks
         self.track_sigma = tracks.sigma
         self.photo_sigma = photo_sigma[:, None]
@@ -205,16 +190,14 @@ class _Objective:
 
     def normal_equations(self, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Newton ``(J^T W J [B, 6, 6], J^T W r [B, 6])`` at ``poses`` (IRLS weights)."""
-        import torch
-
         residual, inside, gradient, moved = self.data.residuals(poses, self.frames, self.level, self.template)
         weight = np.where(inside, _cauchy_weight(residual, self.photo_scale), 0.0)
         weight = self.photo_weight * weight / self.photo_sigma**2
-        jac = np.einsum("bnk,bnkj->bnj", gradient, projection_jacobian(torch.as_tensor(moved), self.focal).numpy())
+        jac = np.einsum("bnk,bnkj->bnj", gradient, projection_jacobian(moved, self.focal))
         hessian = np.einsum("bni,bn,bnj->bij", jac, weight, jac)
         rhs = np.einsum("bni,bn->bi", jac, weight * residual)
         error, moved_tracks = self.tracks.errors(poses, self.data.K)
-        track_jac = projection_jacobian(torch.as_tensor(moved_tracks), self.full_focal).numpy()  # [B, M, 2, 6]
+        track_jac = projection_jacobian(moved_tracks, self.full_focal)  # [B, M, 2, 6]
         track_weight = self.tracks.mask / self.track_sigma[:, None] ** 2
         hessian += np.einsum("bmki,bm,bmkj->bij", track_jac, track_weight, track_jac)
         rhs += np.einsum("bmki,bm,bmk->bi", track_jac, track_weight, error)
@@ -297,7 +280,7 @@ def _levenberg_marquardt(objective: _Objective, poses: np.ndarray, iterations: i
         hessian, rhs = objective.normal_equations(poses)
         diagonal = hessian.diagonal(axis1=1, axis2=2)
         damped = hessian + (damping[:, None] * diagonal + 1e-12)[:, :, None] * np.eye(6)
-        candidate = _se3_exp(-np.linalg.solve(damped, rhs[..., None])[..., 0]) @ poses
+        candidate = se3_exp(-np.linalg.solve(damped, rhs[..., None])[..., 0]) @ poses
         new_cost, new_inside = objective.cost(candidate)
         better = (new_cost < cost) & (new_inside >= inside)
         poses = np.where(better[:, None, None], candidate, poses)

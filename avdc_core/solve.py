@@ -22,15 +22,11 @@ fit's per-frame uncertainty (Gauss-Newton covariance of the least-squares fit on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputDataError, SolveError
 from .types import Camera, RigidTrajectory, Tracks, invert_rigid, transform_points
-
-if TYPE_CHECKING:
-    import torch
 
 MODES = ("object", "camera")
 FRAME0_TOLERANCE_PX = 2.0
@@ -118,7 +114,7 @@ def _check_frame0(points_cam: np.ndarray, pixels0: np.ndarray, valid0: np.ndarra
             f"{camera.width}x{camera.height} image; the camera does not match the video")
     if not valid0.any():
         return
-    error = np.linalg.norm(project(camera.K, points_cam[valid0]) - pixels0[valid0], axis=1)
+    error = pixel_distance(project(camera.K, points_cam[valid0]), pixels0[valid0])
     if np.median(error) > FRAME0_TOLERANCE_PX:
         raise InputDataError(
             f"points_world project {np.median(error):.1f} px (median) away from their frame-0 tracks "
@@ -128,8 +124,14 @@ def _check_frame0(points_cam: np.ndarray, pixels0: np.ndarray, valid0: np.ndarra
 
 def project(K: np.ndarray, points_cam: np.ndarray) -> np.ndarray:
     """Camera-frame points ``[..., 3]`` → pixels ``[..., 2]`` (vectorised pinhole projection)."""
-    z = np.maximum(points_cam[..., 2:3], 1e-9)
-    return (points_cam[..., :2] / z) * np.diag(K)[:2] + K[:2, 2]
+    z = np.maximum(points_cam[..., 2], 1e-9)
+    return np.stack([points_cam[..., 0] / z * K[0, 0] + K[0, 2], points_cam[..., 1] / z * K[1, 1] + K[1, 2]],
+                    axis=-1)
+
+
+def pixel_distance(pixels: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Euclidean distance ``[...]`` between pixel arrays ``[..., 2]`` (broadcast)."""
+    return np.hypot(pixels[..., 0] - other[..., 0], pixels[..., 1] - other[..., 1])
 
 
 def moved_points(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
@@ -139,7 +141,7 @@ def moved_points(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
 
 def reprojection_errors(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
     """``[T, N]`` pixel distances between ``project(G_t @ X)`` and the tracks (any validity)."""
-    return np.linalg.norm(project(problem.K, moved_points(problem, motions_cam)) - problem.pixels, axis=-1)
+    return pixel_distance(project(problem.K, moved_points(problem, motions_cam)), problem.pixels)
 
 
 def track_noise_px(errors: np.ndarray, keep: np.ndarray) -> float:
@@ -150,42 +152,72 @@ def track_noise_px(errors: np.ndarray, keep: np.ndarray) -> float:
     return max(median / np.sqrt(2 * np.log(2)), NOISE_FLOOR_PX)
 
 
-def point_jacobian(points: torch.Tensor) -> torch.Tensor:
+def point_jacobian(points: np.ndarray) -> np.ndarray:
     """d(exp(xi) p)/d(xi) at xi = 0 for points ``[..., 3]``: ``[I | -[p]x]``, shape ``[..., 3, 6]``.
 
     ``xi = (v, w)``: translation (m), then rotation (radians), a left perturbation.
     """
-    import torch
+    x, y, z = np.moveaxis(points, -1, 0)
+    jac = np.zeros((*points.shape[:-1], 3, 6))
+    jac[..., 0, 0] = jac[..., 1, 1] = jac[..., 2, 2] = 1.0
+    jac[..., 0, 4], jac[..., 0, 5] = z, -y
+    jac[..., 1, 3], jac[..., 1, 5] = -z, x
+    jac[..., 2, 3], jac[..., 2, 4] = y, -x
+    return jac
 
-    x, y, z = points.unbind(-1)
-    zero = torch.zeros_like(x)
-    one = torch.ones_like(x)
-    skew = torch.stack([zero, z, -y, -z, zero, x, y, -x, zero], dim=-1).reshape(*points.shape[:-1], 3, 3)
-    identity = torch.stack([one, zero, zero, zero, one, zero, zero, zero, one], dim=-1)
-    return torch.cat([identity.reshape(*points.shape[:-1], 3, 3), skew], dim=-1)
+
+def projection_jacobian(points: np.ndarray, focal: np.ndarray) -> np.ndarray:
+    """Jacobian ``[..., 2, 6]`` (pixels per unit of ``xi``) of the pixel of ``exp(xi) p`` at 0,
+    for camera-frame points ``[..., 3]`` and ``focal = (fx, fy)``; written out in closed form
+    (the product of the projection's and :func:`point_jacobian`'s) because solvers evaluate
+    it for every track at every iteration."""
+    x, y, z = np.moveaxis(points, -1, 0)
+    inv_z = 1.0 / np.maximum(z, 1e-9)
+    xz, yz = x * inv_z, y * inv_z
+    fx, fy = focal
+    jac = np.zeros((*points.shape[:-1], 2, 6))
+    jac[..., 0, 0], jac[..., 0, 2] = fx * inv_z, -fx * xz * inv_z
+    jac[..., 0, 3], jac[..., 0, 4], jac[..., 0, 5] = -fx * xz * yz, fx * (1 + xz * xz), -fx * yz
+    jac[..., 1, 1], jac[..., 1, 2] = fy * inv_z, -fy * yz * inv_z
+    jac[..., 1, 3], jac[..., 1, 4], jac[..., 1, 5] = -fy * (1 + yz * yz), fy * xz * yz, fy * xz
+    return jac
 
 
-def projection_jacobian(points: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
-    """Jacobian ``[..., 2, 6]`` (pixels per unit of ``xi``) of the pixel of ``exp(xi) p`` at 0."""
-    import torch
-
-    x, y, z = points.unbind(-1)
-    z = z.clamp_min(1e-9)
-    zero = torch.zeros_like(x)
-    d_project = torch.stack([focal[0] / z, zero, -focal[0] * x / z**2,
-                             zero, focal[1] / z, -focal[1] * y / z**2], dim=-1)
-    return d_project.reshape(*points.shape[:-1], 2, 3) @ point_jacobian(points)
+def se3_exp(twist: np.ndarray) -> np.ndarray:
+    """``[B, 4, 4]`` rigid transforms ``exp(xi)`` of twists ``[B, 6]`` = (v, w) (Rodrigues'
+    formula and its translation counterpart, with Taylor series near zero rotation)."""
+    v, w = twist[:, :3], twist[:, 3:]
+    angle2 = (w * w).sum(axis=1)
+    angle = np.sqrt(angle2)
+    small = angle < 1e-4
+    safe = np.where(small, 1.0, angle)
+    a = np.where(small, 1 - angle2 / 6, np.sin(safe) / safe)
+    b = np.where(small, 0.5 - angle2 / 24, (1 - np.cos(safe)) / safe**2)
+    c = np.where(small, 1 / 6 - angle2 / 120, (safe - np.sin(safe)) / safe**3)
+    skew = np.zeros((len(twist), 3, 3))
+    skew[:, 0, 1], skew[:, 0, 2], skew[:, 1, 2] = -w[:, 2], w[:, 1], -w[:, 0]
+    skew[:, 1, 0], skew[:, 2, 0], skew[:, 2, 1] = w[:, 2], -w[:, 1], w[:, 0]
+    skew2 = skew @ skew
+    transform = np.zeros((len(twist), 4, 4))
+    transform[:, 3, 3] = 1.0
+    transform[:, :3, :3] = np.eye(3) + a[:, None, None] * skew + b[:, None, None] * skew2
+    left = np.eye(3) + b[:, None, None] * skew + c[:, None, None] * skew2
+    transform[:, :3, 3] = (left @ v[:, :, None])[..., 0]
+    return transform
 
 
 def to_trajectory(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
-                  warnings: tuple[str, ...] = (), max_ray_std_m: float = MAX_RAY_STD_M) -> RigidTrajectory:
+                  warnings: tuple[str, ...] = (), max_ray_std_m: float = MAX_RAY_STD_M,
+                  errors: np.ndarray | None = None) -> RigidTrajectory:
     """World-frame :class:`RigidTrajectory` from camera-frame motions ``G_t`` (see module doc).
 
     ``residuals_px[t]`` is the RMS reprojection error of frame ``t``'s inliers; the uncertainty
     comes from :func:`position_covariance`, and a warning names the frames whose along-ray
-    standard deviation exceeds ``max_ray_std_m``.
+    standard deviation exceeds ``max_ray_std_m``. ``errors [T, N]``: :func:`reprojection_errors`
+    of ``motions_cam``, when the caller has them already.
     """
-    errors = reprojection_errors(problem, motions_cam)
+    if errors is None:
+        errors = reprojection_errors(problem, motions_cam)
     counts = np.maximum(inliers.sum(axis=1), 1)
     rms = np.sqrt((np.where(inliers, errors, 0.0) ** 2).sum(axis=1) / counts)
     covariance, ray = position_covariance(problem, motions_cam, inliers, errors)
@@ -217,18 +249,19 @@ def position_covariance(problem: SolveProblem, motions_cam: np.ndarray, inliers:
     propagated to the reference point to first order. It describes what the tracks determine:
     priors such as a solver's ray penalty are not counted.
     """
-    import torch
-
     frames = problem.num_frames - 1
     motions = motions_cam[1:]
-    focal = torch.as_tensor(np.diag(problem.K)[:2].copy())
-    jac = projection_jacobian(torch.as_tensor(moved_points(problem, motions)), focal).numpy()
+    jac = projection_jacobian(moved_points(problem, motions), np.diag(problem.K)[:2])
     weight = inliers[1:].astype(np.float64)
     jac = jac.reshape(frames, -1, 6)  # [T-1, 2N, 6]
     information = np.swapaxes(jac * np.repeat(weight, 2, axis=1)[..., None], 1, 2) @ jac
     dof = np.maximum(2 * weight.sum(axis=1) - 6, 1.0)
     variance = np.maximum((weight * errors[1:] ** 2).sum(axis=1) / dof, NOISE_FLOOR_PX**2)
-    twist = variance[:, None, None] * np.linalg.pinv(information)
+    try:
+        inverse = np.linalg.inv(information)
+    except np.linalg.LinAlgError:  # a frame whose inliers leave a direction free
+        inverse = np.linalg.pinv(information)
+    twist = variance[:, None, None] * inverse
     centroid = problem.points_cam[problem.valid[0]].mean(axis=0)
     return reference_covariance(twist, motions, centroid, problem.camera, problem.mode)
 
@@ -238,11 +271,8 @@ def reference_covariance(twist: np.ndarray, motions: np.ndarray, centroid: np.nd
     """:func:`position_covariance`'s result from the covariance ``twist [T-1, 6, 6]`` of the
     left perturbations of frames 1.. (``motions [T-1, 4, 4]``, frame-0 camera frame) and the
     points' frame-0 ``centroid`` (camera frame)."""
-    import torch
-
     if mode == "object":
-        moved = motions[:, :3, :3] @ centroid + motions[:, :3, 3]
-        reference = point_jacobian(torch.as_tensor(moved)).numpy()
+        reference = point_jacobian(motions[:, :3, :3] @ centroid + motions[:, :3, 3])
     else:  # the camera centre G_t^-1 0 moves by -R_t^T v under exp(xi) G_t
         reference = np.concatenate([-np.swapaxes(motions[:, :3, :3], 1, 2),
                                     np.zeros((len(motions), 3, 3))], axis=2)
@@ -264,13 +294,13 @@ def lost_tracks(problem: SolveProblem, motions_cam: np.ndarray, static_px: float
     motion, where the fit has not yet moved the point far; points the fit barely moves (near a
     rotation's axis) are never lost.
     """
-    displacement = np.linalg.norm(problem.pixels - problem.pixels[:1], axis=-1)
+    displacement = pixel_distance(problem.pixels, problem.pixels[:1])
     still = problem.valid & (displacement < static_px)
     moved = project(problem.K, moved_points(problem, motions_cam))
-    predicted = np.linalg.norm(moved - problem.pixels[:1], axis=-1)
+    predicted = pixel_distance(moved, problem.pixels[:1])
     others = problem.valid & ~still
     others[0] = False
-    noise = track_noise_px(np.linalg.norm(moved - problem.pixels, axis=-1), others)
+    noise = track_noise_px(pixel_distance(moved, problem.pixels), others)
     reach = min(moved_px, static_px + 3 * noise)
     lost = np.zeros_like(still)
     ahead = np.zeros(still.shape[1])  # farthest the fit moves each point over its still frames ahead
@@ -282,7 +312,8 @@ def lost_tracks(problem: SolveProblem, motions_cam: np.ndarray, static_px: float
 
 def check_motion(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
                  static_px: float, moved_px: float = MOVED_PX, lost_fraction: float = 0.3,
-                 p_value: float = MOTION_P_VALUE) -> tuple[str, ...]:
+                 p_value: float = MOTION_P_VALUE, lost: np.ndarray | None = None,
+                 errors: np.ndarray | None = None) -> tuple[str, ...]:
     """Refuse a plan whose motion the track noise explains; return warnings about lost tracks.
 
     The test is a likelihood ratio of the fit against the identity under Gaussian track noise:
@@ -294,12 +325,15 @@ def check_motion(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.nda
     as the fit explains its inliers (choosing the inliers by the fit must not favour it), never
     lost ones (:func:`lost_tracks`). Raises :class:`SolveError` when the motion is not
     significant. Warns for a frame where at least ``lost_fraction`` of the valid tracks are lost.
+    ``lost [T, N]`` and ``errors [T, N]``: :func:`lost_tracks` and :func:`reprojection_errors` of
+    the same motions, when the caller has them already.
     """
     from scipy.special import chdtri
 
-    fit = reprojection_errors(problem, motions_cam)[1:]
-    identity = np.linalg.norm(project(problem.K, problem.points_cam) - problem.pixels, axis=-1)[1:]
-    lost = lost_tracks(problem, motions_cam, static_px, moved_px)
+    fit = (reprojection_errors(problem, motions_cam) if errors is None else errors)[1:]
+    identity = pixel_distance(project(problem.K, problem.points_cam), problem.pixels)[1:]
+    if lost is None:
+        lost = lost_tracks(problem, motions_cam, static_px, moved_px)
     usable = problem.valid[1:] & ~lost[1:]
     reach = np.where(inliers[1:], fit, 0.0).max(axis=1, keepdims=True)
     counted = usable & (inliers[1:] | (identity <= reach))

@@ -10,7 +10,7 @@ Example::
     generator: {plugin: oracle}
     flow:      {plugin: opencv-dis, params: {preset: medium}}
     segmenter: {plugin: sim-mask}
-    solver:    {plugin: se3-pytorch3d}
+    solver:    {plugin: se3-lm}
     executor:  {plugin: metaworld, params: {task: door-open, camera: corner}}
     replan:    {max_replans: 5, stall_steps: 15, stall_mm: 1.0}
 """

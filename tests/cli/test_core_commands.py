@@ -34,7 +34,7 @@ def scene_files(tmp_path_factory):
         "flow": {"plugin": "opencv-dis", "params": {"preset": "fine"}},
         "segmenter": {"plugin": "mask-file",
                       "params": {"path": "mask.png", "postprocess": {"erode_px": 3}}},
-        "solver": {"plugin": "se3-pytorch3d"},
+        "solver": {"plugin": "se3-lm"},
     }))
     return folder, scene, first
 

@@ -31,7 +31,7 @@ def test_plugins_json_lists_every_built_in_kind_with_package(capsys):
     data = json.loads(out)
     assert data["load_errors"] == []
     addresses = {row["address"] for row in data["plugins"]}
-    for address in ("flow/opencv-dis", "solver/se3-pytorch3d", "executor/metaworld",
+    for address in ("flow/opencv-dis", "solver/se3-lm", "executor/metaworld",
                     "generator/oracle", "segmenter/sim-mask"):
         assert address in addresses
     assert all(row["package"] == "avdc" and row["summary"] for row in data["plugins"])

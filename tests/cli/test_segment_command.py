@@ -19,7 +19,7 @@ def write_spec(tmp_path, segmenter, flow=None):
         "generator": {"plugin": "oracle"},
         "flow": flow or {"plugin": "sim-flow"},
         "segmenter": segmenter,
-        "solver": {"plugin": "se3-pytorch3d"},
+        "solver": {"plugin": "se3-lm"},
     }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))

@@ -11,7 +11,7 @@ from avdc_core.planner import Planner
 from avdc_core.spec import PlanningConfig
 from avdc_core.synthetic import box_scene, motion_errors
 from avdc_core.types import Flow, Mask
-from avdc_plugins.solvers.se3_pytorch3d import Se3Solver
+from avdc_plugins.solvers.se3_lm import Se3Solver
 
 
 def _solved(seed: int, noise_px: float, box_size_m: float = 0.15):

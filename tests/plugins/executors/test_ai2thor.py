@@ -41,7 +41,7 @@ def test_cli_run_reports_the_missing_build(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path))
     spec = tmp_path / "thor.yaml"
     spec.write_text("generator: {plugin: video-file, params: {path: frames}}\nflow: {plugin: opencv-dis}\n"
-                    "segmenter: {plugin: whole-scene}\nsolver: {plugin: se3-pytorch3d}\n"
+                    "segmenter: {plugin: whole-scene}\nsolver: {plugin: se3-lm}\n"
                     "executor: {plugin: ai2thor, params: {target: Pillow}}\n")
     (tmp_path / "frames").mkdir()
     assert main(["run", str(spec), "--out", str(tmp_path / "run")]) != 0

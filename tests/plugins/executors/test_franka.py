@@ -171,7 +171,7 @@ def test_a_plan_leaving_the_workspace_is_refused_before_any_motion():
 def test_inconsistent_settings_are_refused_with_the_reason(params, message):
     resolved = {"executor": {"plugin": "franka", "params": params}, "generator": {"plugin": "oracle"},
                 "flow": {"plugin": "sim-flow"}, "segmenter": {"plugin": "sim-mask"},
-                "solver": {"plugin": "se3-pytorch3d"}}
+                "solver": {"plugin": "se3-lm"}}
     from avdc_core.spec import resolve_spec
 
     with pytest.raises(SpecError, match=message):

@@ -344,7 +344,7 @@ def test_episode_end_to_end_with_dis_flow_and_se3_solver():
     mask, real se3 solver, real executor and the runner's replanning — one Meta-World episode
     reaches success."""
     pytest.importorskip("avdc_plugins.flow.opencv")
-    pytest.importorskip("avdc_plugins.solvers.se3_pytorch3d")
+    pytest.importorskip("avdc_plugins.solvers.se3_lm")
     from avdc_core.pipeline import build_pipeline
     from avdc_core.registry import Registry
     from avdc_core.runner import run_episode

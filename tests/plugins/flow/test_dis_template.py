@@ -76,7 +76,7 @@ def test_planner_refines_the_flow_with_the_mask_and_solves_the_block_motion(tmp_
     from avdc_core.spec import PlanningConfig
     from avdc_core.types import Camera, Observation, SegmentTarget
     from avdc_plugins.segmenters.basic import MaskFileSegmenter
-    from avdc_plugins.solvers.se3_pytorch3d import Se3Solver
+    from avdc_plugins.solvers.se3_lm import Se3Solver
 
     video, mask = fast_block_video()
     cv2.imwrite(str(tmp_path / "block.png"), mask.pixels.astype(np.uint8) * 255)

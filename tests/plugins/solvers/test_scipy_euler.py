@@ -1,5 +1,5 @@
 """solver/scipy-euler (avdc's SciPy variant in the paper's style) on the same synthetic scenes as
-se3-pytorch3d."""
+se3-lm."""
 
 import numpy as np
 

@@ -1,13 +1,14 @@
-"""solver/se3-pytorch3d on ray-cast scenes with exact ground truth (avdc_core.synthetic)."""
+"""solver/se3-lm on ray-cast scenes with exact ground truth (avdc_core.synthetic)."""
 
 import numpy as np
 import pytest
 
 from avdc_core import BuildContext, Camera, InputDataError, SolveError, Tracks
+from avdc_core.solve import prepare
 from avdc_core.synthetic import SyntheticScene, box_scene, look_at, motion_errors, screw_motions
 from avdc_core.testing import PoseSolverContract
-from avdc_core.types import transform_points
-from avdc_plugins.solvers.se3_pytorch3d import Se3Solver
+from avdc_core.types import invert_rigid, transform_points
+from avdc_plugins.solvers.se3_lm import Se3Solver, _linear_motions
 
 
 def make_solver(**params) -> Se3Solver:
@@ -258,3 +259,42 @@ def test_unknown_mode_is_rejected(scene_and_tracks):
     scene, points, tracks = scene_and_tracks
     with pytest.raises(InputDataError, match="mode"):
         make_solver().solve(points, tracks, scene.camera, mode="sideways")
+
+
+@pytest.mark.parametrize("noise_px", [0.0, 0.3])
+def test_the_least_squares_shortcut_returns_what_the_robust_stages_would(noise_px):
+    """Clean tracks skip stages 1-3 (every track fits the least-squares motion, none is lost);
+    the robust stages end in the same least-squares fit on the same inliers."""
+    rng = np.random.default_rng(8)
+    scene = box_scene(rng, frames=6)
+    points, tracks = scene.tracks(400, rng, noise_px=noise_px)
+    solver = make_solver()
+    trajectory = solver.solve(points, tracks, scene.camera)
+    problem = prepare(points, tracks, scene.camera, "object", solver.config.min_points)
+    robust, _, inliers = solver._robust_fit(problem, problem.valid[1:])
+    assert trajectory.inliers[1:].all() and inliers.all()
+    transforms = scene.camera.cam_to_world @ robust @ invert_rigid(scene.camera.cam_to_world)
+    np.testing.assert_allclose(trajectory.transforms[1:], transforms, atol=1e-6)
+
+
+def _exact_problem(points_cam: np.ndarray, motions_cam: np.ndarray):
+    """A solve problem whose tracks are the exact projections of ``points_cam`` under ``motions_cam``."""
+    camera = Camera(np.array([[300.0, 0, 160], [0, 300.0, 120], [0, 0, 1]]), np.eye(4), 320, 240)
+    moved = np.einsum("tij,nj->tni", motions_cam[:, :3, :3], points_cam) + motions_cam[:, None, :3, 3]
+    pixels = moved[..., :2] / moved[..., 2:] * 300.0 + np.array([160.0, 120.0])
+    tracks = Tracks(pixels, np.ones(pixels.shape[:2], dtype=bool))
+    return prepare(points_cam, tracks, camera, "object", 6)
+
+
+def test_the_linear_start_is_exact_off_a_plane_and_stands_down_on_one():
+    rng = np.random.default_rng(9)
+    motions = screw_motions(4, np.array([0.0, 0.0, 1.5]), np.array([0.1, 0.3, 0.05]), np.array([0.05, 0.0, 0.1]))
+    solid = rng.uniform(-0.1, 0.1, size=(200, 3)) + np.array([0.0, 0.0, 1.5])
+    problem = _exact_problem(solid, motions)
+    np.testing.assert_allclose(_linear_motions(problem, problem.valid[1:]), motions[1:], atol=1e-8)
+    flat = solid * np.array([1.0, 1.0, 0.0]) + np.array([0.0, 0.0, 1.5])  # the plane z = 1.5 m
+    problem = _exact_problem(flat, motions)
+    np.testing.assert_array_equal(_linear_motions(problem, problem.valid[1:]), np.repeat(np.eye(4)[None], 3, 0))
+    # from no motion, the solver still recovers the plane's exact motion
+    trajectory = make_solver().solve(flat, Tracks(problem.pixels, problem.valid), problem.camera)
+    np.testing.assert_allclose(trajectory.transforms, motions, atol=1e-6)
