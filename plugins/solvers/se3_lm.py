@@ -287,7 +287,7 @@ def _linear_motions(problem: SolveProblem, masks: np.ndarray) -> np.ndarray:
     eigenvalue less than ``LINEAR_GAP`` times the smallest: points on a plane, or too few), the
     frame starts from no motion instead."""
     centre = problem.points_cam.mean(axis=0)
-    spread = np.sqrt(((problem.points_cam - centre) ** 2).sum(axis=1).mean())
+    spread = max(np.sqrt(((problem.points_cam - centre) ** 2).sum(axis=1).mean()), 1e-12)
     points = np.concatenate([(problem.points_cam - centre) / spread, np.ones((len(problem.points_cam), 1))], 1)
     K = problem.K
     x = (problem.pixels[1:, :, 0] - K[0, 2]) / K[0, 0]
