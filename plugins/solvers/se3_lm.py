@@ -59,15 +59,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from avdc_core import (
-    Camera,
-    ComponentConfig,
-    PoseSolver,
-    RigidTrajectory,
-    SolveError,
-    Tracks,
-    hookimpl,
-)
+from avdc_core import Camera, ComponentConfig, PoseSolver, RigidTrajectory, SolveError, Tracks, hookimpl
 from avdc_core.solve import (
     SolveProblem,
     check_motion,
