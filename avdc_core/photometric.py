@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .solve import project, projection_jacobian, reference_covariance, se3_exp
+from .solve import pixel_distance, project, projection_jacobian, reference_covariance, se3_exp
 from .tracking import bilinear_sample
 from .types import Camera, Mask, RigidTrajectory, Tracks, Video, invert_rigid, transform_points
 
@@ -97,11 +97,6 @@ def _level_K(K: np.ndarray, level: int) -> np.ndarray:
     return out
 
 
-def _moved(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Camera-frame ``points [N, 3]`` moved by each of ``poses [B, 4, 4]``: ``[B, N, 3]``."""
-    return points @ np.swapaxes(poses[:, :3, :3], 1, 2) + poses[:, None, :3, 3]
-
-
 def _cauchy_weight(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + (residual / scale) ** 2)
 
@@ -146,7 +141,7 @@ class _Frames:
                   template: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Intensity residuals ``[B, N]``, their validity (inside the image), gradients ``[B, N, 2]``
         and moved points, for frame ``frames[b]`` under ``poses[b]``."""
-        moved = _moved(poses, self.points)
+        moved = transform_points(poses, self.points)
         pixels = project(_level_K(self.K, level), moved)
         residual = np.zeros(pixels.shape[:2])
         gradient = np.zeros(pixels.shape)
@@ -224,7 +219,7 @@ class _TrackTerm:
 
     def errors(self, poses: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Reprojection errors ``[B, M, 2]`` under ``poses`` (0 off the mask) and the moved points."""
-        moved = _moved(poses, self.points)
+        moved = transform_points(poses, self.points)
         return np.where(self.mask[..., None], project(K, moved) - self.pixels, 0.0), moved
 
 
@@ -292,8 +287,8 @@ def _levenberg_marquardt(objective: _Objective, poses: np.ndarray, iterations: i
 def _centroid_shift(data: _Frames, before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """How far (pixels, full resolution) each frame's refinement moves the points' projected centroid."""
     centroid = data.points.mean(axis=0, keepdims=True)
-    return np.linalg.norm(project(data.K, _moved(after, centroid)) - project(data.K, _moved(before, centroid)),
-                          axis=-1)[:, 0]
+    return pixel_distance(project(data.K, transform_points(after, centroid)),
+                          project(data.K, transform_points(before, centroid)))[:, 0]
 
 
 def _with_poses(trajectory: RigidTrajectory, data: _Frames, poses: np.ndarray, camera: Camera,

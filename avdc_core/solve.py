@@ -134,14 +134,9 @@ def pixel_distance(pixels: np.ndarray, other: np.ndarray) -> np.ndarray:
     return np.hypot(pixels[..., 0] - other[..., 0], pixels[..., 1] - other[..., 1])
 
 
-def moved_points(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
-    """``[T, N, 3]``: the frame-0 points moved by each ``G_t`` (frame-0 camera frame, metres)."""
-    return problem.points_cam @ np.swapaxes(motions_cam[:, :3, :3], 1, 2) + motions_cam[:, None, :3, 3]
-
-
 def reprojection_errors(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
     """``[T, N]`` pixel distances between ``project(G_t @ X)`` and the tracks (any validity)."""
-    return pixel_distance(project(problem.K, moved_points(problem, motions_cam)), problem.pixels)
+    return pixel_distance(project(problem.K, transform_points(motions_cam, problem.points_cam)), problem.pixels)
 
 
 def track_noise_px(errors: np.ndarray, keep: np.ndarray) -> float:
@@ -206,18 +201,18 @@ def se3_exp(twist: np.ndarray) -> np.ndarray:
     return transform
 
 
-def to_trajectory(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
-                  warnings: tuple[str, ...] = (), max_ray_std_m: float = MAX_RAY_STD_M,
-                  errors: np.ndarray | None = None) -> RigidTrajectory:
-    """World-frame :class:`RigidTrajectory` from camera-frame motions ``G_t`` (see module doc).
+def to_trajectory(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray, static_px: float,
+                  max_ray_std_m: float = MAX_RAY_STD_M, lost: np.ndarray | None = None) -> RigidTrajectory:
+    """World-frame :class:`RigidTrajectory` from camera-frame motions ``G_t`` (see module doc),
+    once :func:`check_motion` (with ``static_px`` and the solver's ``lost [T, N]`` tracks, if it
+    has them) has accepted the motion; its warnings come along.
 
     ``residuals_px[t]`` is the RMS reprojection error of frame ``t``'s inliers; the uncertainty
     comes from :func:`position_covariance`, and a warning names the frames whose along-ray
-    standard deviation exceeds ``max_ray_std_m``. ``errors [T, N]``: :func:`reprojection_errors`
-    of ``motions_cam``, when the caller has them already.
+    standard deviation exceeds ``max_ray_std_m``.
     """
-    if errors is None:
-        errors = reprojection_errors(problem, motions_cam)
+    errors = reprojection_errors(problem, motions_cam)
+    warnings = check_motion(problem, motions_cam, inliers, errors, static_px, lost)
     counts = np.maximum(inliers.sum(axis=1), 1)
     rms = np.sqrt((np.where(inliers, errors, 0.0) ** 2).sum(axis=1) / counts)
     covariance, ray = position_covariance(problem, motions_cam, inliers, errors)
@@ -251,7 +246,7 @@ def position_covariance(problem: SolveProblem, motions_cam: np.ndarray, inliers:
     """
     frames = problem.num_frames - 1
     motions = motions_cam[1:]
-    jac = projection_jacobian(moved_points(problem, motions), np.diag(problem.K)[:2])
+    jac = projection_jacobian(transform_points(motions, problem.points_cam), np.diag(problem.K)[:2])
     weight = inliers[1:].astype(np.float64)
     jac = jac.reshape(frames, -1, 6)  # [T-1, 2N, 6]
     information = np.swapaxes(jac * np.repeat(weight, 2, axis=1)[..., None], 1, 2) @ jac
@@ -296,7 +291,7 @@ def lost_tracks(problem: SolveProblem, motions_cam: np.ndarray, static_px: float
     """
     displacement = pixel_distance(problem.pixels, problem.pixels[:1])
     still = problem.valid & (displacement < static_px)
-    moved = project(problem.K, moved_points(problem, motions_cam))
+    moved = project(problem.K, transform_points(motions_cam, problem.points_cam))
     predicted = pixel_distance(moved, problem.pixels[:1])
     others = problem.valid & ~still
     others[0] = False
@@ -310,10 +305,9 @@ def lost_tracks(problem: SolveProblem, motions_cam: np.ndarray, static_px: float
     return lost
 
 
-def check_motion(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray,
-                 static_px: float, moved_px: float = MOVED_PX, lost_fraction: float = 0.3,
-                 p_value: float = MOTION_P_VALUE, lost: np.ndarray | None = None,
-                 errors: np.ndarray | None = None) -> tuple[str, ...]:
+def check_motion(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.ndarray, errors: np.ndarray,
+                 static_px: float, lost: np.ndarray | None = None, moved_px: float = MOVED_PX,
+                 lost_fraction: float = 0.3, p_value: float = MOTION_P_VALUE) -> tuple[str, ...]:
     """Refuse a plan whose motion the track noise explains; return warnings about lost tracks.
 
     The test is a likelihood ratio of the fit against the identity under Gaussian track noise:
@@ -325,12 +319,12 @@ def check_motion(problem: SolveProblem, motions_cam: np.ndarray, inliers: np.nda
     as the fit explains its inliers (choosing the inliers by the fit must not favour it), never
     lost ones (:func:`lost_tracks`). Raises :class:`SolveError` when the motion is not
     significant. Warns for a frame where at least ``lost_fraction`` of the valid tracks are lost.
-    ``lost [T, N]`` and ``errors [T, N]``: :func:`lost_tracks` and :func:`reprojection_errors` of
-    the same motions, when the caller has them already.
+    ``errors [T, N]``: :func:`reprojection_errors` of ``motions_cam``; ``lost [T, N]``: its
+    :func:`lost_tracks` (computed here when ``None``).
     """
     from scipy.special import chdtri
 
-    fit = (reprojection_errors(problem, motions_cam) if errors is None else errors)[1:]
+    fit = errors[1:]
     identity = pixel_distance(project(problem.K, problem.points_cam), problem.pixels)[1:]
     if lost is None:
         lost = lost_tracks(problem, motions_cam, static_px, moved_px)

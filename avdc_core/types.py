@@ -108,9 +108,10 @@ class Camera:
 
 
 def transform_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Apply a 4x4 rigid transform to points ``[N, 3]``."""
+    """Apply a 4x4 rigid transform to points ``[N, 3]``; a stack of transforms ``[..., 4, 4]``
+    gives each one's points, ``[..., N, 3]``."""
     points = np.asarray(points, dtype=np.float64)
-    return points @ transform[:3, :3].T + transform[:3, 3]
+    return points @ np.swapaxes(transform[..., :3, :3], -1, -2) + transform[..., None, :3, 3]
 
 
 def invert_rigid(transform: np.ndarray) -> np.ndarray:

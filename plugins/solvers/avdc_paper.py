@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field
 
 from avdc_core import Camera, ComponentConfig, PoseSolver, RigidTrajectory, SolveError, Tracks, hookimpl
-from avdc_core.solve import check_motion, prepare, project, to_trajectory
+from avdc_core.solve import prepare, project, to_trajectory
 
 from .euler import euler_matrix
 
@@ -79,8 +79,7 @@ class AvdcPaperSolver(PoseSolver):
             motions.append(step @ motions[-1])
             inliers.append(alive.copy())
         motions_cam, inliers_array = np.stack(motions), np.stack(inliers)
-        return to_trajectory(problem, motions_cam, inliers_array,
-                             check_motion(problem, motions_cam, inliers_array, cfg.static_px))
+        return to_trajectory(problem, motions_cam, inliers_array, cfg.static_px)
 
     def _fit(self, K: np.ndarray, points: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         from scipy.optimize import minimize

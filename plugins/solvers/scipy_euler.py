@@ -33,7 +33,7 @@ from avdc_core import (
     Tracks,
     hookimpl,
 )
-from avdc_core.solve import SolveProblem, check_motion, prepare, project, to_trajectory
+from avdc_core.solve import SolveProblem, prepare, project, to_trajectory
 
 from .euler import euler_matrix
 
@@ -77,8 +77,7 @@ class ScipyEulerSolver(PoseSolver):
             motions.append(euler_matrix(params))
             inliers.append(keep)
         motions_cam, inliers = np.stack(motions), np.stack(inliers)
-        return to_trajectory(problem, motions_cam, inliers,
-                             check_motion(problem, motions_cam, inliers, cfg.static_px))
+        return to_trajectory(problem, motions_cam, inliers, cfg.static_px)
 
     def _fit(self, problem: SolveProblem, t: int, keep: np.ndarray, start: np.ndarray,
              rng: np.random.Generator) -> np.ndarray:

@@ -62,17 +62,16 @@ from pydantic import Field
 from avdc_core import Camera, ComponentConfig, PoseSolver, RigidTrajectory, SolveError, Tracks, hookimpl
 from avdc_core.solve import (
     SolveProblem,
-    check_motion,
     lost_tracks,
     pixel_distance,
     point_jacobian,
     prepare,
     project,
     projection_jacobian,
-    reprojection_errors,
     se3_exp,
     to_trajectory,
 )
+from avdc_core.types import transform_points
 
 RANSAC_POINTS = 128
 """PnP-RANSAC only initialises the fit, so it sees an evenly spread subset of this many tracks."""
@@ -124,9 +123,7 @@ class Se3Solver(PoseSolver):
         motions_cam = np.concatenate([np.eye(4)[None], best])
         lost = np.concatenate([np.zeros_like(lost[:1]), lost])
         inliers = np.concatenate([problem.valid[:1], inliers])
-        errors = reprojection_errors(problem, motions_cam)
-        warnings = check_motion(problem, motions_cam, inliers, cfg.static_px, lost=lost, errors=errors)
-        return to_trajectory(problem, motions_cam, inliers, warnings, cfg.max_ray_std_m, errors=errors)
+        return to_trajectory(problem, motions_cam, inliers, cfg.static_px, cfg.max_ray_std_m, lost)
 
     def _robust_fit(self, problem: SolveProblem,
                     fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -169,7 +166,7 @@ class Se3Solver(PoseSolver):
         return lost_tracks(problem, np.concatenate([np.eye(4)[None], motions]), self.config.static_px)[1:]
 
     def _moving_tracks(self, problem: SolveProblem) -> np.ndarray:
-        """``[T-1, N]``: the tracks the robust stage fits — the valid ones, less those that never
+        """``[T-1, N]``: the tracks stages 0-2 fit — the valid ones, less those that never
         leave their frame-0 pixel (by ``static_px``) while they are a minority and every frame
         keeps ``min_points`` others."""
         cfg = self.config
@@ -206,8 +203,7 @@ class Se3Solver(PoseSolver):
         """``[B, N]`` reprojection errors against frames 1.. (each repeated ``B / (T-1)`` times)."""
         repeat = len(motions) // (problem.num_frames - 1)
         targets = np.repeat(problem.pixels[1:], repeat, axis=0)
-        moved = problem.points_cam @ np.swapaxes(motions[:, :3, :3], 1, 2) + motions[:, None, :3, 3]
-        return pixel_distance(project(problem.K, moved), targets)
+        return pixel_distance(project(problem.K, transform_points(motions, problem.points_cam)), targets)
 
     def _refine(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
                 loss: str) -> np.ndarray:
@@ -228,7 +224,7 @@ class Se3Solver(PoseSolver):
 
         def residuals(pose: np.ndarray) -> tuple[np.ndarray, ...]:
             """Pixel errors and their norms, moved points, ray-penalty residual and cost."""
-            moved = points @ np.swapaxes(pose[:, :3, :3], 1, 2) + pose[:, None, :3, 3]
+            moved = transform_points(pose, points)
             error = project(problem.K, moved) - targets
             distance = np.hypot(error[..., 0], error[..., 1])
             cost = (mask * _robust_cost(distance, loss, cfg.loss_scale_px)).sum(1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from avdc_core import BuildContext, Camera, InputDataError, SolveError, Tracks
-from avdc_core.solve import prepare
+from avdc_core.solve import prepare, project
 from avdc_core.synthetic import SyntheticScene, box_scene, look_at, motion_errors, screw_motions
 from avdc_core.testing import PoseSolverContract
 from avdc_core.types import invert_rigid, transform_points
@@ -262,16 +262,19 @@ def test_unknown_mode_is_rejected(scene_and_tracks):
 
 
 @pytest.mark.parametrize("noise_px", [0.0, 0.3])
-def test_the_least_squares_shortcut_returns_what_the_robust_stages_would(noise_px):
+def test_the_least_squares_shortcut_returns_what_the_robust_stages_would(noise_px, monkeypatch):
     """Clean tracks skip stages 1-3 (every track fits the least-squares motion, none is lost);
     the robust stages end in the same least-squares fit on the same inliers."""
     rng = np.random.default_rng(8)
     scene = box_scene(rng, frames=6)
     points, tracks = scene.tracks(400, rng, noise_px=noise_px)
     solver = make_solver()
-    trajectory = solver.solve(points, tracks, scene.camera)
+    robust_fit = solver._robust_fit
+    with monkeypatch.context() as patch:
+        patch.setattr(solver, "_robust_fit", lambda *_: pytest.fail("clean tracks took the robust stages"))
+        trajectory = solver.solve(points, tracks, scene.camera)
     problem = prepare(points, tracks, scene.camera, "object", solver.config.min_points)
-    robust, _, inliers = solver._robust_fit(problem, problem.valid[1:])
+    robust, _, inliers = robust_fit(problem, problem.valid[1:])
     assert trajectory.inliers[1:].all() and inliers.all()
     transforms = scene.camera.cam_to_world @ robust @ invert_rigid(scene.camera.cam_to_world)
     np.testing.assert_allclose(trajectory.transforms[1:], transforms, atol=1e-6)
@@ -280,8 +283,7 @@ def test_the_least_squares_shortcut_returns_what_the_robust_stages_would(noise_p
 def _exact_problem(points_cam: np.ndarray, motions_cam: np.ndarray):
     """A solve problem whose tracks are the exact projections of ``points_cam`` under ``motions_cam``."""
     camera = Camera(np.array([[300.0, 0, 160], [0, 300.0, 120], [0, 0, 1]]), np.eye(4), 320, 240)
-    moved = np.einsum("tij,nj->tni", motions_cam[:, :3, :3], points_cam) + motions_cam[:, None, :3, 3]
-    pixels = moved[..., :2] / moved[..., 2:] * 300.0 + np.array([160.0, 120.0])
+    pixels = project(camera.K, transform_points(motions_cam, points_cam))
     tracks = Tracks(pixels, np.ones(pixels.shape[:2], dtype=bool))
     return prepare(points_cam, tracks, camera, "object", 6)
 
