@@ -64,6 +64,7 @@ along-ray standard deviation exceeds ``max_ray_std_m``, are reported in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -92,6 +93,10 @@ LINEAR_GAP = 10.0
 on a 15 cm box, 500 tracks: 1e12 exact, ~300 at 0.3 px noise, ~27 at 1 px; ~1 for a plane)."""
 EXACT_PX = 0.01
 """A frame whose root-mean-square reprojection error is below this (pixels) is not restarted."""
+RESTART_POINTS = 64
+"""Restarts (``Se3Solver._restart_from_neighbours``) search on an evenly spread sample of this many tracks."""
+RESTART_PASSES = 3
+"""Restart passes at most (the door lock's lever needed 1-3)."""
 RESTART_TURNS_DEG = (-120.0, -60.0, 60.0, 120.0)
 """Turns about each camera axis, besides none, that a restart tries (see ``_restart_from_neighbours``)."""
 CONVERGED = 1e-6
@@ -155,39 +160,55 @@ class Se3Solver(PoseSolver):
 
     def _restart_from_neighbours(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
                                  loss: str) -> np.ndarray:
-        """``motions [T-1, 4, 4]`` after restarting each frame from its neighbours: the motion of
-        the frame before, of the frame after and the constant-velocity step from the two before,
-        each also turned by ``RESTART_TURNS_DEG`` about each camera axis through the object's
-        centroid there. A restart that ends at a lower ``loss`` over the ``masks [T-1, N]`` tracks
-        replaces the frame's motion, pass after pass while any frame improves.
+        """``motions [T-1, 4, 4]`` after restarting each frame from its neighbours' motions
+        (:meth:`_restart_sample`) on an evenly spread sample of ``RESTART_POINTS`` of the
+        ``masks [T-1, N]`` tracks; a frame keeps a restart only if, refined on all its tracks, it
+        ends at a lower ``loss``.
 
         The reprojection error of a small object has more than one minimum once it turns far. A
         door lock's lever (46-84 tracks spread over 3 x 1 cm, 1.8 m away) turned 100 degrees:
         from the linear start or PnP, Levenberg-Marquardt ended 50-130 degrees away from the true
         motion, at 2-5 times its error, with exact correspondences (Meta-World door-unlock,
         corner2 and corner3, seeds 0-1); the frame before had only found the true basin in half
-        of them. Turns of 60 and 120 degrees reached the true basin's error in all four, in
-        20-90 ms. Frames the fit already explains to ``EXACT_PX`` (root mean square) are at the
-        global minimum: nothing runs then."""
+        of them. Turns of 60 and 120 degrees reached the true basin's error in all four. Frames
+        the fit already explains to ``EXACT_PX`` (root mean square) are at the global minimum:
+        nothing runs then."""
+        costs = self._costs(problem, motions, masks, loss)
+        if (costs <= 0.5 * EXACT_PX**2 * masks.sum(axis=1)).all():
+            return motions
+        columns = np.flatnonzero(masks.any(axis=0))
+        sample = columns[np.linspace(0, len(columns) - 1, min(len(columns), RESTART_POINTS)).astype(int)]
+        starts = self._restart_sample(replace(problem, points_cam=problem.points_cam[sample],
+                                              pixels=problem.pixels[:, sample], valid=problem.valid[:, sample]),
+                                      motions, masks[:, sample], loss)
+        if starts is motions:
+            return motions
+        refined = self._refine(problem, starts, masks, loss)
+        better = self._costs(problem, refined, masks, loss) < costs * (1 - 1e-9)
+        return np.where(better[:, None, None], refined, motions)
+
+    def _restart_sample(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
+                        loss: str) -> np.ndarray:
+        """``motions [T-1, 4, 4]`` with each frame restarted from the motion of the frame before,
+        of the frame after and the constant-velocity step from the two before, each also turned
+        by ``RESTART_TURNS_DEG`` about each camera axis through the object's centroid there; a
+        restart that ends at a lower ``loss`` replaces the frame's motion, for up to
+        ``RESTART_PASSES`` passes while any frame improves (``motions`` itself when none does)."""
         frames = len(motions)
         turns = _turns_about_axes(RESTART_TURNS_DEG)  # [K, 3, 3]
         centroid = problem.points_cam[masks.any(axis=0)].mean(axis=0)
         tried = np.repeat(masks, 3 * len(turns), axis=0)
         costs = self._costs(problem, motions, masks, loss)
-        for _ in range(frames):
-            if (costs <= 0.5 * EXACT_PX**2 * masks.sum(axis=1)).all():
-                break
+        for _ in range(RESTART_PASSES):
             full = np.concatenate([np.eye(4)[None], motions])
             before, after = full[:-1], np.concatenate([full[2:], full[-1:]])
             steady = before @ np.linalg.inv(np.concatenate([full[:1], full[:-2]])) @ before
             bases = np.stack([before, after, steady], axis=1).reshape(-1, 4, 4)  # [3(T-1), 4, 4]
             moved = transform_points(bases, centroid[None])[:, 0]  # [3(T-1), 3]
-            about = np.repeat(np.eye(4)[None], len(turns), axis=0)
-            about = np.repeat(about[None], len(bases), axis=0)  # [3(T-1), K, 4, 4]
+            about = np.repeat(np.repeat(np.eye(4)[None, None], len(turns), axis=1), len(bases), axis=0)
             about[:, :, :3, :3] = turns
             about[:, :, :3, 3] = moved[:, None] - (turns @ moved[:, None, :, None])[..., 0]
-            starts = (about @ bases[:, None]).reshape(-1, 4, 4)
-            restarts = self._refine(problem, starts, tried, loss)
+            restarts = self._refine(problem, (about @ bases[:, None]).reshape(-1, 4, 4), tried, loss)
             restart_costs = self._costs(problem, restarts, tried, loss).reshape(frames, -1)
             pick = restart_costs.argmin(axis=1)
             lowest = restart_costs[np.arange(frames), pick]
