@@ -34,6 +34,7 @@ def solvers() -> dict:
     context = BuildContext()
     return {
         "se3-lm": Se3Solver(Se3Solver.Config(), context),
+        "se3-lm (restarts: false)": Se3Solver(Se3Solver.Config(restarts=False), context),
         "avdc-paper (the paper's, as described)": AvdcPaperSolver(AvdcPaperSolver.Config(), context),
         "scipy-euler (50 restarts, stop < 1 px)": ScipyEulerSolver(ScipyEulerSolver.Config(), context),
         "scipy-euler (stop < 2 px: rarely restarts)": ScipyEulerSolver(
