@@ -173,8 +173,9 @@ class Se3Solver(PoseSolver):
         door lock's lever (46-84 tracks spread over 3 x 1 cm, 1.8 m away) turned 100 degrees:
         from the linear start or PnP, Levenberg-Marquardt ended 50-130 degrees away from the true
         motion, at 2-5 times its error, with exact correspondences (Meta-World door-unlock,
-        corner2 and corner3, seeds 0-1); the frame before had only found the true basin in half
-        of them. Turns of 60 and 120 degrees reached the true basin's error in all four. Frames
+        corner2 and corner3, seeds 0-1); restarting from the neighbouring frames' motions alone
+        found the true basin in some of them. Adding turns of 60 and 120 degrees reached its error
+        in all four. Frames
         the fit already explains to ``EXACT_PX`` (root mean square) are at the global minimum:
         nothing runs then."""
         costs = self._costs(problem, motions, masks, loss)
