@@ -175,9 +175,8 @@ class Se3Solver(PoseSolver):
         motion, at 2-5 times its error, with exact correspondences (Meta-World door-unlock,
         corner2 and corner3, seeds 0-1); restarting from the neighbouring frames' motions alone
         found the true basin in some of them. Adding turns of 60 and 120 degrees reached its error
-        in all four. Frames
-        the fit already explains to ``EXACT_PX`` (root mean square) are at the global minimum:
-        nothing runs then."""
+        in all four. Frames the fit already explains to ``EXACT_PX`` (root mean square) are at the
+        global minimum: nothing runs then."""
         costs = self._costs(problem, motions, masks, loss)
         if not self.config.restarts or (costs <= 0.5 * EXACT_PX**2 * masks.sum(axis=1)).all():
             return motions
