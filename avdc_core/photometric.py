@@ -39,7 +39,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .solve import pixel_distance, project, projection_jacobian, reference_covariance, se3_exp
+from .solve import (
+    pixel_distance,
+    project,
+    projection_jacobian,
+    reference_covariance,
+    robust_cost,
+    robust_weight,
+    se3_exp,
+)
 from .tracking import bilinear_sample
 from .types import Camera, Mask, RigidTrajectory, Tracks, Video, invert_rigid, transform_points
 
@@ -95,14 +103,6 @@ def _level_K(K: np.ndarray, level: int) -> np.ndarray:
     out[:2, :2] /= scale
     out[:2, 2] = (K[:2, 2] + 0.5) / scale - 0.5
     return out
-
-
-def _cauchy_weight(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + (residual / scale) ** 2)
-
-
-def _cauchy_cost(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return 0.5 * scale**2 * np.log1p((residual / scale) ** 2)
 
 
 def _template_pixels(mask: np.ndarray, depth: np.ndarray, config: PhotometricConfig) -> np.ndarray:
@@ -177,7 +177,7 @@ class _Objective:
     def cost(self, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cost per frame ``[B]`` and pixels inside the image per frame."""
         residual, inside, _, _ = self.data.residuals(poses, self.frames, self.level, self.template)
-        photo = np.where(inside, _cauchy_cost(residual, self.photo_scale), 0.0).sum(1)
+        photo = np.where(inside, robust_cost(residual, "cauchy", self.photo_scale), 0.0).sum(1)
         error, _ = self.tracks.errors(poses, self.data.K)
         tracks = 0.5 * (error**2).sum((1, 2))
         cost = self.photo_weight * photo / self.photo_sigma[:, 0] ** 2 + tracks / self.track_sigma**2
@@ -186,7 +186,7 @@ class _Objective:
     def normal_equations(self, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Newton ``(J^T W J [B, 6, 6], J^T W r [B, 6])`` at ``poses`` (IRLS weights)."""
         residual, inside, gradient, moved = self.data.residuals(poses, self.frames, self.level, self.template)
-        weight = np.where(inside, _cauchy_weight(residual, self.photo_scale), 0.0)
+        weight = np.where(inside, robust_weight(residual, "cauchy", self.photo_scale), 0.0)
         weight = self.photo_weight * weight / self.photo_sigma**2
         jac = np.einsum("bnk,bnkj->bnj", gradient, projection_jacobian(moved, self.focal))
         hessian = np.einsum("bni,bn,bnj->bij", jac, weight, jac)

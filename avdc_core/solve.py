@@ -134,6 +134,25 @@ def pixel_distance(pixels: np.ndarray, other: np.ndarray) -> np.ndarray:
     return np.hypot(pixels[..., 0] - other[..., 0], pixels[..., 1] - other[..., 1])
 
 
+def robust_cost(error: np.ndarray, loss: str, scale: float | np.ndarray) -> np.ndarray:
+    """Robust cost of residuals ``error`` (``0.5 * e**2`` near zero): ``loss`` is ``"huber"``
+    (for distances, ``error >= 0``), ``"cauchy"`` or ``"none"``; ``scale`` broadcasts."""
+    if loss == "huber":
+        return np.where(error <= scale, 0.5 * error**2, scale * (error - 0.5 * scale))
+    if loss == "cauchy":
+        return 0.5 * scale**2 * np.log1p((error / scale) ** 2)
+    return 0.5 * error**2
+
+
+def robust_weight(error: np.ndarray, loss: str, scale: float | np.ndarray) -> np.ndarray:
+    """IRLS weight ``rho'(e) / e`` of :func:`robust_cost`."""
+    if loss == "huber":
+        return np.minimum(scale / np.maximum(error, 1e-12), 1.0)
+    if loss == "cauchy":
+        return 1.0 / (1.0 + (error / scale) ** 2)
+    return np.ones_like(error)
+
+
 def reprojection_errors(problem: SolveProblem, motions_cam: np.ndarray) -> np.ndarray:
     """``[T, N]`` pixel distances between ``project(G_t @ X)`` and the tracks (any validity)."""
     return pixel_distance(project(problem.K, transform_points(motions_cam, problem.points_cam)), problem.pixels)

@@ -95,8 +95,9 @@ def main() -> None:
             base_time = base_time or mean_time
             errors = (f"{rot.mean():8.3f} / {rot.max():8.3f} {trans.mean():9.2f} / {trans.max():8.2f}" if len(rot)
                       else f"{'-':>19s} {'-':>20s}")
-            print(f"{condition:28s} {name:44s} {errors} {failed:6d} {mean_time * 1000:10.1f} "
-                  f"{mean_time / base_time:7.1f}")
+            ratio = mean_time / base_time
+            ratio_text = f"{ratio:7.2f}" if ratio < 10 else f"{ratio:7.0f}"
+            print(f"{condition:28s} {name:44s} {errors} {failed:6d} {mean_time * 1000:10.1f} {ratio_text}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ degrees: 111-131 degrees off with exact correspondences). Each frame that the fi
 explain exactly restarts from the neighbouring frames' motions, each also turned by
 ``RESTART_TURNS_DEG`` about the camera axes through the object's centroid, and keeps the lowest
 cost. Exact tracks skip it; on the solver benchmark's noisy tracks it takes a solve from 3.6 to
-72 ms (``restarts: false`` turns it off).
+70 ms (``restarts: false`` turns it off).
 
 Lost tracks are dropped rather than down-weighted: a track on the background says nothing
 about the object, however close to the fit it lies — and on a small object the whole motion is
@@ -80,6 +80,8 @@ from avdc_core.solve import (
     prepare,
     project,
     projection_jacobian,
+    robust_cost,
+    robust_weight,
     se3_exp,
     to_trajectory,
 )
@@ -136,8 +138,8 @@ class Se3Solver(PoseSolver):
         cfg = self.config
         problem = prepare(points_world, tracks, camera, mode, cfg.min_points)
         fitted = self._moving_tracks(problem)
-        best = self._refine(problem, _linear_motions(problem, fitted), fitted, "none")
-        best = self._restart_from_neighbours(problem, best, fitted, "none")
+        best, costs = self._refine(problem, _linear_motions(problem, fitted), fitted, "none")
+        best = self._restart_from_neighbours(problem, best, costs, fitted, "none")
         lost = self._lost(problem, best)
         inliers = self._inliers(problem, best, lost)
         if not np.array_equal(inliers, problem.valid[1:]):
@@ -156,18 +158,19 @@ class Se3Solver(PoseSolver):
         cfg = self.config
         frames = problem.num_frames - 1
         masks = np.repeat(fitted, 2, axis=0)
-        motions = self._refine(problem, self._initial_guesses(problem, fitted), masks, cfg.robust_loss)
-        costs = self._costs(problem, motions, masks, cfg.robust_loss)
-        best = motions.reshape(frames, 2, 4, 4)[np.arange(frames), costs.reshape(frames, 2).argmin(1)]
-        best = self._restart_from_neighbours(problem, best, fitted, cfg.robust_loss)
+        motions, costs = self._refine(problem, self._initial_guesses(problem, fitted), masks, cfg.robust_loss)
+        costs = costs.reshape(frames, 2)
+        pick = costs.argmin(1)
+        best = motions.reshape(frames, 2, 4, 4)[np.arange(frames), pick]
+        best = self._restart_from_neighbours(problem, best, costs[np.arange(frames), pick], fitted, cfg.robust_loss)
         return self._refit(problem, best, self._lost(problem, best))
 
-    def _restart_from_neighbours(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
-                                 loss: str) -> np.ndarray:
-        """``motions [T-1, 4, 4]`` after restarting each frame from its neighbours' motions
-        (:meth:`_restart_sample`) on an evenly spread sample of ``RESTART_POINTS`` of the
-        ``masks [T-1, N]`` tracks; a frame keeps a restart only if, refined on all its tracks, it
-        ends at a lower ``loss``.
+    def _restart_from_neighbours(self, problem: SolveProblem, motions: np.ndarray, costs: np.ndarray,
+                                 masks: np.ndarray, loss: str) -> np.ndarray:
+        """``motions [T-1, 4, 4]`` (at ``costs [T-1]``) after restarting each frame from its
+        neighbours' motions (:meth:`_restart_sample`) on an evenly spread sample of
+        ``RESTART_POINTS`` of the ``masks [T-1, N]`` tracks; a frame keeps a restart only if,
+        refined on all its tracks, it ends at a lower ``loss``.
 
         The reprojection error of a small object has more than one minimum once it turns far. A
         door lock's lever (46-84 tracks spread over 3 x 1 cm, 1.8 m away) turned 100 degrees:
@@ -177,7 +180,6 @@ class Se3Solver(PoseSolver):
         found the true basin in some of them. Adding turns of 60 and 120 degrees reached its error
         in all four. Frames the fit already explains to ``EXACT_PX`` (root mean square) are at the
         global minimum: nothing runs then."""
-        costs = self._costs(problem, motions, masks, loss)
         if not self.config.restarts or (costs <= 0.5 * EXACT_PX**2 * masks.sum(axis=1)).all():
             return motions
         columns = np.flatnonzero(masks.any(axis=0))
@@ -187,8 +189,8 @@ class Se3Solver(PoseSolver):
                                       motions, masks[:, sample], loss)
         if starts is motions:
             return motions
-        refined = self._refine(problem, starts, masks, loss)
-        better = self._costs(problem, refined, masks, loss) < costs * (1 - 1e-9)
+        refined, refined_costs = self._refine(problem, starts, masks, loss)
+        better = refined_costs < costs * (1 - 1e-9)
         return np.where(better[:, None, None], refined, motions)
 
     def _restart_sample(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
@@ -202,18 +204,18 @@ class Se3Solver(PoseSolver):
         turns = _turns_about_axes(RESTART_TURNS_DEG)  # [K, 3, 3]
         centroid = problem.points_cam[masks.any(axis=0)].mean(axis=0)
         tried = np.repeat(masks, 3 * len(turns), axis=0)
-        costs = self._costs(problem, motions, masks, loss)
+        costs = self._refine(problem, motions, masks, loss, iterations=0)[1]
         for _ in range(RESTART_PASSES):
             full = np.concatenate([np.eye(4)[None], motions])
             before, after = full[:-1], np.concatenate([full[2:], full[-1:]])
             steady = before @ np.linalg.inv(np.concatenate([full[:1], full[:-2]])) @ before
             bases = np.stack([before, after, steady], axis=1).reshape(-1, 4, 4)  # [3(T-1), 4, 4]
             moved = transform_points(bases, centroid[None])[:, 0]  # [3(T-1), 3]
-            about = np.repeat(np.repeat(np.eye(4)[None, None], len(turns), axis=1), len(bases), axis=0)
+            about = np.tile(np.eye(4), (len(bases), len(turns), 1, 1))
             about[:, :, :3, :3] = turns
             about[:, :, :3, 3] = moved[:, None] - (turns @ moved[:, None, :, None])[..., 0]
-            restarts = self._refine(problem, (about @ bases[:, None]).reshape(-1, 4, 4), tried, loss)
-            restart_costs = self._costs(problem, restarts, tried, loss).reshape(frames, -1)
+            restarts, restart_costs = self._refine(problem, (about @ bases[:, None]).reshape(-1, 4, 4), tried, loss)
+            restart_costs = restart_costs.reshape(frames, -1)
             pick = restart_costs.argmin(axis=1)
             lowest = restart_costs[np.arange(frames), pick]
             better = lowest < costs * (1 - 1e-9)
@@ -223,11 +225,6 @@ class Se3Solver(PoseSolver):
             motions = np.where(better[:, None, None], chosen, motions)
             costs = np.where(better, lowest, costs)
         return motions
-
-    def _costs(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray, loss: str) -> np.ndarray:
-        """``[B]`` summed ``loss`` over the ``masks [B, N]`` tracks under ``motions [B, 4, 4]``."""
-        errors = self._errors(problem, motions)
-        return np.where(masks, _robust_cost(errors, loss, self.config.loss_scale_px), 0.0).sum(1)
 
     def _refit(self, problem: SolveProblem, motions: np.ndarray,
                lost: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,7 +238,7 @@ class Se3Solver(PoseSolver):
                 raise SolveError(f"frame {int(short[0]) + 1}: only {int(inliers[short[0]].sum())} of "
                                  f"{int(problem.valid[short[0] + 1].sum())} tracks fit a rigid motion "
                                  f"within {cfg.inlier_threshold_px} px; need {cfg.min_points}")
-            motions = self._refine(problem, motions, inliers, "none")
+            motions = self._refine(problem, motions, inliers, "none")[0]
             previous, lost = lost, self._lost(problem, motions)
             if np.array_equal(previous, lost):
                 break
@@ -296,9 +293,11 @@ class Se3Solver(PoseSolver):
         targets = np.repeat(problem.pixels[1:], repeat, axis=0)
         return pixel_distance(project(problem.K, transform_points(motions, problem.points_cam)), targets)
 
-    def _refine(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray,
-                loss: str) -> np.ndarray:
-        """Levenberg-Marquardt with IRLS weights (``loss``) for a batch of motions ``[B, 4, 4]``."""
+    def _refine(self, problem: SolveProblem, motions: np.ndarray, masks: np.ndarray, loss: str,
+                iterations: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Levenberg-Marquardt with IRLS weights (``loss``) for a batch of motions ``[B, 4, 4]``,
+        at most ``iterations`` (default: the config's) steps: the motions and their costs ``[B]``
+        (once converged, the cost before the last step, which moves no pixel by ~1e-3 px)."""
         cfg = self.config
         repeat = len(motions) // (problem.num_frames - 1)
         points = problem.points_cam
@@ -318,7 +317,7 @@ class Se3Solver(PoseSolver):
             moved = transform_points(pose, points)
             error = project(problem.K, moved) - targets
             distance = np.hypot(error[..., 0], error[..., 1])
-            cost = (mask * _robust_cost(distance, loss, cfg.loss_scale_px)).sum(1)
+            cost = (mask * robust_cost(distance, loss, cfg.loss_scale_px)).sum(1)
             ray_error = np.zeros(len(pose))
             if cfg.ray_penalty:
                 ray_error = ray_scale * ((moved_centroid(pose) - centroid) * ray).sum(-1)
@@ -328,9 +327,9 @@ class Se3Solver(PoseSolver):
         pose = motions
         damping = np.full(len(pose), 1e-8)
         state = residuals(pose)
-        for _ in range(cfg.iterations):
+        for _ in range(cfg.iterations if iterations is None else iterations):
             error, distance, moved, ray_error, current = state
-            weight = mask * _robust_weight(distance, loss, cfg.loss_scale_px)
+            weight = mask * robust_weight(distance, loss, cfg.loss_scale_px)
             jac = projection_jacobian(moved, focal).reshape(len(pose), -1, 6)  # [B, 2N, 6]
             weighted = np.swapaxes(jac * np.repeat(weight, 2, axis=1)[..., None], 1, 2)
             hessian = weighted @ jac
@@ -344,7 +343,7 @@ class Se3Solver(PoseSolver):
             step = -np.linalg.solve(scaled, gradient[..., None])[..., 0]
             candidate = se3_exp(step) @ pose
             if (np.abs(step) < CONVERGED).all():
-                return candidate
+                return candidate, current
             new = residuals(candidate)
             better = new[-1] < current
             if better.all():
@@ -354,7 +353,7 @@ class Se3Solver(PoseSolver):
                 state = tuple(np.where(better.reshape(-1, *[1] * (n.ndim - 1)), n, old)
                               for n, old in zip(new, state, strict=True))
             damping = np.where(better, damping / 10, damping * 10).clip(1e-12, 1e9)
-        return pose
+        return pose, state[-1]
 
 
 def _linear_motions(problem: SolveProblem, masks: np.ndarray) -> np.ndarray:
@@ -403,24 +402,6 @@ def _turns_about_axes(angles_deg: tuple[float, ...]) -> np.ndarray:
         twist[:, 3 + axis] = np.radians(angles_deg)
         turns += list(se3_exp(twist)[:, :3, :3])
     return np.stack(turns)
-
-
-def _robust_cost(error: np.ndarray, loss: str, scale: float) -> np.ndarray:
-    """Robust cost of pixel errors (``0.5 * e**2`` near zero)."""
-    if loss == "huber":
-        return np.where(error <= scale, 0.5 * error**2, scale * (error - 0.5 * scale))
-    if loss == "cauchy":
-        return 0.5 * scale**2 * np.log1p((error / scale) ** 2)
-    return 0.5 * error**2
-
-
-def _robust_weight(error: np.ndarray, loss: str, scale: float) -> np.ndarray:
-    """IRLS weight ``rho'(e) / e`` of pixel errors."""
-    if loss == "huber":
-        return np.minimum(scale / np.maximum(error, 1e-12), 1.0)
-    if loss == "cauchy":
-        return 1.0 / (1.0 + (error / scale) ** 2)
-    return np.ones_like(error)
 
 
 @hookimpl
